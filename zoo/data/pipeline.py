@@ -1,0 +1,240 @@
+"""`zoo.data.load`: batched, prefetched `tf.data` pipelines in one dict layout.
+
+Every data set comes out as batches of dicts with static shapes:
+- `image`: float32 [B, S, S, 3] in [-1, 1]
+- `captions`: string [B, K]; `caption`: string [B] (one of them, drawn per example);
+  `tokens`: int32 [B, L], the ids of `caption`
+- `mask`: float32 [B, S, S, 1], 1 = missing pixel (drawn per example)
+- `label_map`: uint8 [B, S, S, C] (shapes: class indices, C = 1; facades: colours, C = 3)
+- shapes only: `objects`, a dict of int32 [B, 2] (`colour`, `shape`, `size`, `cell`,
+  -1 where a scene has one object) and `index` int64 [B]
+
+Example:
+    ds = zoo.data.load("shapes", split="train", batch_size=32)
+    batch = next(iter(ds))
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from zoo.data import shapes
+from zoo.data.errors import DataError
+from zoo.text import SHAPES_MAX_LENGTH, Tokenizer, Vocabulary, shapes_vocabulary
+
+MAX_OBJECTS = 2
+DATASETS = ("shapes", "coco", "facades", "pix2pix")
+COCO_MAX_LENGTH = 32
+_MASK_CHOICES = ("mix", "box", "stroke", "object", None)
+
+
+def _check_mask_option(masks, name):
+    if isinstance(masks, str) and masks not in _MASK_CHOICES and not tf.io.gfile.isdir(masks):
+        raise DataError(
+            f"masks={masks!r} is neither a mask kind {[m for m in _MASK_CHOICES if m]}, None, "
+            "nor a folder of PNG hole masks."
+        )
+    if name != "shapes" and masks in ("object",):
+        raise DataError("masks='object' needs the objects of a scene; only the `shapes` data set has them.")
+
+
+# === shapes ===
+def _shapes_examples(split, image_size, masks, shuffle, repeat, seed, num_examples):
+    shapes.check_split(split)
+    count = shapes.SPLITS[split] if num_examples is None else int(num_examples)
+    if not 0 < count <= shapes.SPLITS[split]:
+        raise DataError(f"num_examples must be in 1..{shapes.SPLITS[split]} for split {split!r}, got {num_examples}.")
+    indices = tf.data.Dataset.range(count)
+    if shuffle:
+        indices = indices.shuffle(count, seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        indices = indices.repeat()
+    mask_kind = masks
+
+    def render(position, index):
+        image, label_map, captions, hole, table = tf.numpy_function(
+            lambda i, p: _render_one(split, i, p, seed, image_size, mask_kind),
+            [index, position],
+            [tf.uint8, tf.uint8, tf.string, tf.uint8, tf.int32],
+            stateful=False,
+        )
+        image.set_shape([image_size, image_size, 3])
+        label_map.set_shape([image_size, image_size, 1])
+        captions.set_shape([3])
+        hole.set_shape([image_size, image_size, 1])
+        table.set_shape([4, MAX_OBJECTS])
+        objects = {"colour": table[0], "shape": table[1], "size": table[2], "cell": table[3]}
+        return {"image": image, "label_map": label_map, "captions": captions, "mask": hole,
+                "objects": objects, "index": index, "position": position}
+
+    return indices.enumerate().map(render, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
+def _render_one(split, index, position, seed, image_size, masks):
+    index, position = int(index), int(position)
+    s = shapes.scene(split, index, image_size=image_size)
+    mask_seed = shapes._stable_seed("pipeline-mask", seed, position)
+    if masks is None or not isinstance(masks, str) or masks not in _MASK_CHOICES:
+        hole = np.zeros((image_size, image_size, 1), np.uint8)
+    elif masks == "mix":
+        hole = shapes.training_mask(mask_seed, s)
+    else:
+        hole = shapes.mask(masks, mask_seed, scene=s)
+    table = np.full((4, MAX_OBJECTS), -1, np.int32)
+    for k, o in enumerate(s["objects"]):
+        table[:, k] = (shapes.COLOUR_NAMES.index(o["colour"]), shapes.SHAPE_NAMES.index(o["shape"]),
+                       shapes.SIZE_NAMES.index(o["size"]), o["cell"])
+    captions = np.array([c.encode() for c in s["captions"]], dtype=object)
+    return s["image"], s["label_map"], captions, hole, table
+
+
+# === real data ===
+def _square_resize(image, image_size, method="bilinear"):
+    """Centre-crop to a square, then resize: the usual recipe for captioning photos."""
+    shape = tf.shape(image)
+    side = tf.minimum(shape[0], shape[1])
+    top = (shape[0] - side) // 2
+    left = (shape[1] - side) // 2
+    square = image[top:top + side, left:left + side]
+    resized = tf.image.resize(square, [image_size, image_size], method=method, antialias=method != "nearest")
+    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
+
+
+def _real_examples(name, split, path, image_size, **options):
+    if path is None:
+        raise DataError(f"Data set {name!r} is read from files: give path=... (e.g. ../shared/data/{'coco-mini' if name == 'coco' else 'facades'}).")
+    if name == "coco":
+        from zoo.data import coco
+
+        raw = coco.coco_captions(path, split=split, **options)
+    else:
+        from zoo.data import pix2pix
+
+        raw = pix2pix.paired_images(path, split=split, **options)
+
+    def resize(example):
+        out = dict(example)
+        out["image"] = _square_resize(example["image"], image_size)
+        if "label_map" in example:
+            out["label_map"] = _square_resize(example["label_map"], image_size, method="nearest")
+        out["mask"] = tf.zeros([image_size, image_size, 1], tf.uint8)
+        return out
+
+    return raw.map(resize, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _tfds_examples(name, split, data_dir, image_size):
+    from zoo.data import tfds_source
+
+    raw = tfds_source.from_tfds(name, split, data_dir=data_dir)
+
+    def resize(example):
+        out = dict(example)
+        out["image"] = _square_resize(example["image"], image_size)
+        out["mask"] = tf.zeros([image_size, image_size, 1], tf.uint8)
+        return out
+
+    return raw.map(resize, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _folder_masks(path, image_size, seed):
+    from zoo.data import mask_folder
+
+    holes = mask_folder.hole_masks(path, image_size=image_size)
+    return holes.shuffle(256, seed=seed).repeat()
+
+
+# === common tail ===
+def _add_text(example, tokenizer, seed):
+    captions = example.get("captions")
+    if captions is None:
+        return example
+    position = tf.cast(example.get("position", 0), tf.int32)
+    pick = tf.random.stateless_uniform([], seed=tf.stack([tf.constant(seed, tf.int32), position]),
+                                       maxval=tf.shape(captions)[0], dtype=tf.int32)
+    out = dict(example)
+    out["caption"] = captions[pick]
+    out["tokens"] = tokenizer(captions[pick])
+    return out
+
+
+def _scale_image(example):
+    out = dict(example)
+    out["image"] = tf.cast(example["image"], tf.float32) / 127.5 - 1.0
+    out["mask"] = tf.cast(example["mask"], tf.float32)
+    out.pop("position", None)
+    return out
+
+
+def default_vocabulary(name, path=None, split="train"):
+    """The vocabulary a data set's models use by default."""
+    if name == "shapes":
+        return shapes_vocabulary(), SHAPES_MAX_LENGTH
+    if name == "coco":
+        from zoo.data import coco
+
+        records = coco.read_annotations(path, split=split)
+        captions = [c for record in records for c in record[1]]
+        return Vocabulary.from_captions(captions, min_count=1), COCO_MAX_LENGTH
+    return None, None
+
+
+def load(name, split="train", batch_size=32, image_size=64, path=None, vocabulary=None,
+         max_length=None, masks="mix", shuffle=None, repeat=None, seed=0, num_examples=None,
+         drop_remainder=True, data_dir=None, **options):
+    """A batched, prefetched `tf.data.Dataset` of training-ready dicts (see the module doc).
+
+    Args:
+        name: `shapes`, `coco` (COCO captions format at `path`), `facades` or `pix2pix`
+            (paired "AB" images at `path`), or the name of a TFDS data set prepared locally.
+        split: the split name (`shapes`: train, validation, test, test_compositional).
+        masks: `mix` (the spec's training mix), a kind (`box`, `stroke`, `object`), a folder
+            of PNG hole masks (255 = hole), or None (no hole).
+        shuffle, repeat: default to True for `train`, False otherwise.
+        num_examples: use only the first N examples of the split.
+
+    Example:
+        ds = load("coco", split="val", path="../shared/data/coco-mini", batch_size=8)
+    """
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise DataError(f"batch_size must be a positive int, got {batch_size!r}.")
+    if image_size not in (32, 64, 128, 256):
+        raise DataError(f"image_size must be one of 32, 64, 128, 256, got {image_size!r}.")
+    _check_mask_option(masks, name)
+    training = split == "train"
+    shuffle = training if shuffle is None else shuffle
+    repeat = training if repeat is None else repeat
+    kind = masks if masks in _MASK_CHOICES else None
+    if name == "shapes":
+        examples = _shapes_examples(split, image_size, kind, shuffle, repeat, seed, num_examples)
+    else:
+        examples = _other_examples(name, split, path, image_size, data_dir, **options)
+        examples = examples.enumerate().map(lambda i, e: {**e, "position": i})
+        if num_examples is not None:
+            examples = examples.take(num_examples)
+        if shuffle:
+            examples = examples.shuffle(1024, seed=seed)
+        if repeat:
+            examples = examples.repeat()
+    if masks is not None and masks not in _MASK_CHOICES:
+        holes = _folder_masks(masks, image_size, seed)
+        examples = tf.data.Dataset.zip(examples, holes).map(lambda e, m: {**e, "mask": m})
+    if vocabulary is None:
+        vocabulary, default_length = default_vocabulary(name, path)
+        max_length = max_length or default_length
+    tokenizer = Tokenizer(vocabulary, max_length or COCO_MAX_LENGTH) if vocabulary is not None else None
+    if tokenizer is not None:
+        examples = examples.map(lambda e: _add_text(e, tokenizer, seed), num_parallel_calls=tf.data.AUTOTUNE)
+    examples = examples.map(_scale_image, num_parallel_calls=tf.data.AUTOTUNE)
+    return examples.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+
+def _other_examples(name, split, path, image_size, data_dir, **options):
+    if name in ("coco", "facades", "pix2pix"):
+        return _real_examples("coco" if name == "coco" else "pix2pix", split, path, image_size, **options)
+    try:
+        return _tfds_examples(name, split, data_dir, image_size)
+    except DataError as error:
+        raise DataError(
+            f"Unknown data set {name!r}: not one of {list(DATASETS)}, and not a TFDS data set "
+            f"prepared locally ({error})"
+        ) from error

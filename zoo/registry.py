@@ -1,0 +1,94 @@
+"""Model registry: builders recorded by name, built with overrides.
+
+A builder is a function that takes keyword overrides and returns a ready task
+model. Register one with the `register_model` decorator:
+
+    @register_model("cgan_t2i", task="text-to-image")
+    def cgan_t2i(**overrides):
+        ...
+
+then build it with `zoo.build("cgan_t2i", learning_rate=...)`.
+"""
+
+import dataclasses
+import difflib
+import fnmatch
+from typing import Callable
+
+TASKS = (
+    "text-to-image",
+    "image-to-text",
+    "image-to-image",
+    "inpainting",
+    "image-classification",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    task: str
+    builder: Callable
+    description: str
+
+
+_REGISTRY: dict[str, ModelEntry] = {}
+
+
+def register_model(name, task, description=""):
+    """Decorator recording a model builder under `name` for `task`."""
+    if task not in TASKS:
+        raise ValueError(f"Unknown task {task!r} for model {name!r}; tasks are {TASKS}.")
+
+    def decorator(builder):
+        if name in _REGISTRY:
+            raise ValueError(
+                f"A model named {name!r} is already registered "
+                f"(by {_REGISTRY[name].builder.__module__}); names must be unique."
+            )
+        doc = description or (builder.__doc__ or "").strip().split("\n")[0]
+        _REGISTRY[name] = ModelEntry(name, task, builder, doc)
+        return builder
+
+    return decorator
+
+
+def _ensure_models_imported():
+    # Builders register themselves when their module is imported.
+    import zoo.models  # noqa: F401
+
+
+def get_entry(name):
+    """The registry entry for `name`, or a ValueError naming the closest matches."""
+    _ensure_models_imported()
+    if not isinstance(name, str):
+        raise TypeError(f"Model name must be a string, got {type(name).__name__}.")
+    if name not in _REGISTRY:
+        close = difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.4)
+        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise ValueError(
+            f"Unknown model {name!r}.{hint} Known models: {', '.join(sorted(_REGISTRY))}."
+        )
+    return _REGISTRY[name]
+
+
+def build(name, **overrides):
+    """Build the registered model `name`, with config fields overridden by keyword.
+
+    Example:
+        model = zoo.build("cgan_t2i_tiny", image_size=32)
+    """
+    return get_entry(name).builder(**overrides)
+
+
+def list_models(pattern=None, task=None):
+    """Sorted names of registered models, filtered by a glob `pattern` and `task`."""
+    _ensure_models_imported()
+    if task is not None and task not in TASKS:
+        raise ValueError(f"Unknown task {task!r}; tasks are {TASKS}.")
+    names = sorted(_REGISTRY)
+    if pattern is not None:
+        names = [n for n in names if fnmatch.fnmatch(n, pattern)]
+    if task is not None:
+        names = [n for n in names if _REGISTRY[n].task == task]
+    return names

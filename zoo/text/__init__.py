@@ -1,0 +1,26 @@
+"""Shared text: vocabulary, tensorflow-text tokenization, and the `TextEncoder`."""
+
+from zoo.text.encoder import MaskedMean, TextEncoder  # noqa: F401
+from zoo.text.tokenizer import Tokenizer, check_captions, python_words  # noqa: F401
+from zoo.text.vocabulary import (  # noqa: F401
+    END,
+    END_ID,
+    PAD,
+    PAD_ID,
+    SPECIAL_TOKENS,
+    START,
+    START_ID,
+    UNK,
+    UNK_ID,
+    Vocabulary,
+)
+
+
+def shapes_vocabulary():
+    """The complete, fixed vocabulary of the `shapes` captions."""
+    from zoo.data import shapes
+
+    return Vocabulary(shapes.all_words())
+
+
+SHAPES_MAX_LENGTH = 24  # the longest shapes caption has 21 words, plus [START] and [END]
