@@ -1,0 +1,3 @@
+"""Layers the families share: text conditioning and convolution blocks."""
+
+from zoo.layers.conditioning import ConditioningAugmentation, FiLM, TileText  # noqa: F401

@@ -1,0 +1,88 @@
+"""Text conditioning layers: conditioning augmentation, FiLM, tiling a vector over a grid."""
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class ConditioningAugmentation(keras.layers.Layer):
+    """StackGAN's conditioning augmentation: a Gaussian around a projection of the text.
+
+    Returns `[condition, mean, log_variance]`; `condition = mean + exp(log_variance / 2) * noise`.
+    The noise is an input (not drawn inside) so the layer is deterministic under
+    XLA and in serving; feed zeros to get the mean.
+
+    Args:
+        units: width of the condition.
+
+    Example:
+        condition, mean, log_variance = ConditioningAugmentation(64)([sentence, noise])
+    """
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.projection = keras.layers.Dense(2 * units, name="projection")
+
+    def build(self, input_shape):
+        self.projection.build(input_shape[0])
+
+    def call(self, inputs):
+        sentence, noise = inputs
+        statistics = ops.leaky_relu(self.projection(sentence), 0.2)
+        mean, log_variance = ops.split(statistics, 2, axis=-1)
+        log_variance = ops.clip(log_variance, -10.0, 10.0)
+        condition = mean + ops.exp(0.5 * log_variance) * noise
+        return [condition, mean, log_variance]
+
+    def compute_output_shape(self, input_shape):
+        shape = (input_shape[0][0], self.units)
+        return [shape, shape, shape]
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class FiLM(keras.layers.Layer):
+    """Feature-wise affine modulation by a condition vector (DF-GAN's affine fusion).
+
+    `x * (1 + gamma(condition)) + beta(condition)`, with gamma and beta dense
+    projections initialised at zero so the block starts as the identity.
+
+    Example:
+        x = FiLM()([feature_map, condition])
+    """
+
+    def build(self, input_shape):
+        channels = input_shape[0][-1]
+        self.gamma = keras.layers.Dense(channels, kernel_initializer="zeros", name="gamma")
+        self.beta = keras.layers.Dense(channels, kernel_initializer="zeros", name="beta")
+        self.gamma.build(input_shape[1])
+        self.beta.build(input_shape[1])
+
+    def call(self, inputs):
+        x, condition = inputs
+        gamma = self.gamma(condition)[:, None, None, :]
+        beta = self.beta(condition)[:, None, None, :]
+        return x * (1.0 + gamma) + beta
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class TileText(keras.layers.Layer):
+    """A vector [B, D] repeated over the grid of a feature map [B, H, W, C] -> [B, H, W, D].
+
+    Example:
+        joined = keras.layers.Concatenate()([features, TileText()([sentence, features])])
+    """
+
+    def call(self, inputs):
+        vector, feature_map = inputs
+        shape = ops.shape(feature_map)
+        return ops.broadcast_to(vector[:, None, None, :], (shape[0], shape[1], shape[2], vector.shape[-1]))
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[1][:3], input_shape[0][-1])

@@ -1,0 +1,169 @@
+"""The task base class every family builds on, and the input checks they share.
+
+A task is a `keras.Model` subclass (keras-hub style) that holds its networks
+(Keras functional models) as attributes, its config (a dataclass) and its
+vocabulary, and offers a method that does its job on plain inputs.
+
+Example:
+    @register_model("my_family", task="text-to-image")
+    def my_family(**overrides):
+        return MyTask(MyConfig.from_overrides(overrides))
+"""
+
+import dataclasses
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from zoo.text import SHAPES_MAX_LENGTH, TextEncoder, Tokenizer, Vocabulary, check_captions, shapes_vocabulary
+
+
+@dataclasses.dataclass
+class TaskConfig:
+    """Fields every family has; families subclass and add their own."""
+
+    image_size: int = 64
+    max_length: int = SHAPES_MAX_LENGTH
+    embedding_dim: int = 64
+    text_units: int = 64
+
+    @classmethod
+    def from_overrides(cls, overrides, **defaults):
+        """The config with `defaults` then `overrides` applied; unknown names raise."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        merged = {**defaults, **overrides}
+        unknown = sorted(set(merged) - fields)
+        if unknown:
+            raise ValueError(
+                f"Unknown config field(s) {unknown} for {cls.__name__}; fields are {sorted(fields)}."
+            )
+        return cls(**merged)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+class Task(keras.Model):
+    """Base class of the families: config, vocabulary, tokenizer, shared text encoder.
+
+    Args:
+        config: the family's `TaskConfig` subclass instance.
+        vocabulary: a `Vocabulary` (default: the `shapes` vocabulary).
+        text_encoder: a `TextEncoder` to share with other models; built when None.
+    """
+
+    family = None  # the registry name of the full-size family (e.g. "cgan_t2i")
+    task_name = None  # one of zoo.registry.TASKS
+    config_class = TaskConfig
+    uses_text = True
+
+    def __init__(self, config=None, vocabulary=None, text_encoder=None, **kwargs):
+        super().__init__(name=kwargs.pop("name", self.family), **kwargs)
+        if isinstance(config, dict):
+            config = self.config_class(**config)
+        self.config = config or self.config_class()
+        self.vocabulary = vocabulary or shapes_vocabulary()
+        self._tokenizer = None
+        if self.uses_text:
+            self.text_encoder = text_encoder or TextEncoder(
+                vocabulary_size=len(self.vocabulary),
+                max_length=self.config.max_length,
+                embedding_dim=self.config.embedding_dim,
+                units=self.config.text_units,
+                name="text_encoder",
+            )
+            self._check_encoder(self.text_encoder)
+
+    def _check_encoder(self, encoder):
+        if encoder.vocabulary_size != len(self.vocabulary) or encoder.max_length != self.config.max_length:
+            raise ValueError(
+                f"The text encoder has vocabulary_size={encoder.vocabulary_size}, max_length="
+                f"{encoder.max_length}, but this model's vocabulary has {len(self.vocabulary)} tokens "
+                f"and max_length={self.config.max_length}; build them with the same vocabulary."
+            )
+
+    @property
+    def tokenizer(self):
+        # Built lazily: a lookup table is not needed to train on token ids.
+        if self._tokenizer is None:
+            self._tokenizer = Tokenizer(self.vocabulary, self.config.max_length)
+        return self._tokenizer
+
+    def tokenize(self, captions):
+        """Token ids [N, max_length] for a str, list of str or string tensor."""
+        return self.tokenizer(tf.constant(check_captions(captions)))
+
+    def networks(self):
+        """The named Keras functional models this task is made of."""
+        raise NotImplementedError
+
+    def example_inputs(self, batch_size=2):
+        """A dict of inputs for `call`, with the right shapes and dtypes."""
+        raise NotImplementedError
+
+    def get_config(self):
+        return {"config": self.config.to_dict(), "vocabulary": self.vocabulary.get_config()["words"]}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(config=cls.config_class(**config["config"]), vocabulary=Vocabulary(config["vocabulary"]))
+
+    def build_all(self):
+        """Build every network by running `call` once on example inputs."""
+        self(self.example_inputs(1), training=False)
+        return self
+
+
+# === Input checks shared by the families ===
+def check_images(images, image_size, channels=3, name="images"):
+    """Float32 images in [-1, 1] from uint8 [N,H,W,C] (0-255) or float in [-1, 1]; clear errors."""
+    if isinstance(images, (list, tuple)):
+        images = np.stack([np.asarray(i) for i in images]) if len(images) else np.zeros((0,))
+    images = tf.convert_to_tensor(images)
+    if images.shape.rank == 3:
+        images = images[None]
+    if images.shape.rank != 4:
+        raise ValueError(f"{name} must be [N, H, W, C] or [H, W, C], got shape {images.shape}.")
+    if images.shape[0] == 0:
+        raise ValueError(f"Got a batch of zero {name}; give at least one.")
+    expected = (image_size, image_size, channels)
+    if tuple(images.shape[1:]) != expected:
+        raise ValueError(f"{name} must be {image_size}x{image_size} with {channels} channel(s) (shape [N, {image_size}, {image_size}, {channels}]), got {list(images.shape)}.")
+    if images.dtype == tf.uint8:
+        return tf.cast(images, tf.float32) / 127.5 - 1.0
+    if not images.dtype.is_floating:
+        raise ValueError(f"{name} must be uint8 (0-255) or float in [-1, 1], got {images.dtype.name}.")
+    images = tf.cast(images, tf.float32)
+    low, high = float(tf.reduce_min(images)), float(tf.reduce_max(images))
+    if low < -1.0 - 1e-3 or high > 1.0 + 1e-3:
+        raise ValueError(f"Float {name} must be in [-1, 1], got values in [{low:.3g}, {high:.3g}]; pass uint8 for 0-255 pixels.")
+    return images
+
+
+def check_masks(masks, image_size, batch_size=None):
+    """Float32 masks {0, 1} [N, S, S, 1] from 0/1 or 0/255 arrays; clear errors otherwise."""
+    masks = tf.convert_to_tensor(masks)
+    if masks.shape.rank == 3:
+        masks = masks[None]
+    if masks.shape.rank != 4 or tuple(masks.shape[1:]) != (image_size, image_size, 1):
+        raise ValueError(f"masks must be [N, {image_size}, {image_size}, 1], got {list(masks.shape)}.")
+    if masks.shape[0] == 0:
+        raise ValueError("Got a batch of zero masks; give at least one.")
+    if batch_size is not None and masks.shape[0] != batch_size:
+        raise ValueError(f"Got {masks.shape[0]} masks for {batch_size} images; give one mask per image.")
+    values = np.unique(masks.numpy())
+    if set(values.tolist()) <= {0, 1}:
+        return tf.cast(masks, tf.float32)
+    if set(values.tolist()) <= {0, 255}:
+        return tf.cast(masks > 0, tf.float32)
+    raise ValueError(f"masks must hold 0/1 or 0/255 values (1 or 255 = hole), got values {values[:6].tolist()}.")
+
+
+def to_uint8(images):
+    """[-1, 1] float images to uint8 numpy."""
+    return np.clip(np.rint((np.asarray(images) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def count_params(model):
+    return int(sum(np.prod(w.shape) for w in model.weights))

@@ -1,0 +1,190 @@
+"""`cgan_t2i`: a text-conditioned GAN (StackGAN conditioning, DF-GAN fusion, GAN-CLS matching).
+
+Generator: noise + conditioning-augmented sentence vector through upsampling
+residual blocks whose features are modulated by the text (FiLM). Discriminator:
+strided convolutions, then the sentence tiled over the 4x4 grid and concatenated
+(DF-GAN's head), or a projection head; it is trained matching-aware (a real image
+with the wrong caption counts as fake) by the training step.
+"""
+
+import dataclasses
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from zoo.layers import ConditioningAugmentation, FiLM, TileText
+from zoo.models.base import Task, TaskConfig, to_uint8
+from zoo.registry import register_model
+
+
+@dataclasses.dataclass
+class CGANText2ImageConfig(TaskConfig):
+    noise_dim: int = 64
+    condition_dim: int = 64
+    generator_channels: int = 8  # channels at full resolution; doubled at each halving
+    discriminator_channels: int = 8
+    max_channels: int = 128
+    discriminator_head: str = "concat"  # or "projection"
+    spectral_norm: bool = True
+
+    def __post_init__(self):
+        if self.image_size not in (32, 64, 128, 256):
+            raise ValueError(f"image_size must be 32, 64, 128 or 256, got {self.image_size}.")
+        if self.discriminator_head not in ("concat", "projection"):
+            raise ValueError(f"discriminator_head must be 'concat' or 'projection', got {self.discriminator_head!r}.")
+
+
+def _channels(config, resolution, base):
+    return min(base * config.image_size // resolution, config.max_channels)
+
+
+def _maybe_spectral(layer, enabled):
+    return keras.layers.SpectralNormalization(layer) if enabled else layer
+
+
+def build_generator(config, text_dim):
+    """The generator: {noise, sentence, condition_noise} -> {images, mean, log_variance}."""
+    # === Inputs ===
+    noise = keras.Input((config.noise_dim,), name="noise")
+    sentence = keras.Input((text_dim,), name="sentence")
+    condition_noise = keras.Input((config.condition_dim,), name="condition_noise")
+    # === Conditioning ===
+    condition, mean, log_variance = ConditioningAugmentation(config.condition_dim, name="conditioning")(
+        [sentence, condition_noise]
+    )
+    code = keras.layers.Concatenate(name="code")([noise, condition])
+    # === Upsampling blocks ===
+    width = _channels(config, 4, config.generator_channels)
+    x = keras.layers.Dense(4 * 4 * width, name="project")(code)
+    x = keras.layers.Reshape((4, 4, width), name="grid")(x)
+    for level in range(int(math.log2(config.image_size // 4))):
+        resolution = 8 * 2**level
+        x = _generator_block(x, code, _channels(config, resolution, config.generator_channels), f"up{resolution}")
+    # === Output ===
+    x = keras.layers.LeakyReLU(0.2, name="rgb_activation")(x)
+    images = keras.layers.Conv2D(3, 3, padding="same", activation="tanh", name="to_rgb", dtype="float32")(x)
+    return keras.Model(
+        {"noise": noise, "sentence": sentence, "condition_noise": condition_noise},
+        {"images": images, "mean": mean, "log_variance": log_variance},
+        name="generator",
+    )
+
+
+def _generator_block(x, code, width, name):
+    upsampled = keras.layers.UpSampling2D(2, name=f"{name}_upsample")(x)
+    shortcut = keras.layers.Conv2D(width, 1, name=f"{name}_shortcut")(upsampled)
+    h = keras.layers.Conv2D(width, 3, padding="same", name=f"{name}_conv1")(upsampled)
+    h = FiLM(name=f"{name}_film1")([h, code])
+    h = keras.layers.LeakyReLU(0.2, name=f"{name}_act1")(h)
+    h = keras.layers.Conv2D(width, 3, padding="same", name=f"{name}_conv2")(h)
+    h = FiLM(name=f"{name}_film2")([h, code])
+    h = keras.layers.LeakyReLU(0.2, name=f"{name}_act2")(h)
+    return keras.layers.Add(name=f"{name}_residual")([shortcut, h])
+
+
+def build_discriminator(config, text_dim):
+    """The discriminator: {images, sentence} -> logits [B, 1] (matching-aware)."""
+    sn = config.spectral_norm
+    # === Inputs ===
+    images = keras.Input((config.image_size, config.image_size, 3), name="images")
+    sentence = keras.Input((text_dim,), name="sentence")
+    # === Downsampling ===
+    x = _maybe_spectral(keras.layers.Conv2D(config.discriminator_channels, 3, padding="same", name="from_rgb"), sn)(images)
+    x = keras.layers.LeakyReLU(0.2, name="from_rgb_act")(x)
+    resolution = config.image_size
+    while resolution > 4:
+        resolution //= 2
+        width = _channels(config, resolution, config.discriminator_channels)
+        conv = keras.layers.Conv2D(width, 4, strides=2, padding="same", name=f"down{resolution}")
+        x = _maybe_spectral(conv, sn)(x)
+        x = keras.layers.LeakyReLU(0.2, name=f"down{resolution}_act")(x)
+    # === Matching head ===
+    text = keras.layers.Dense(64, name="text_projection")(sentence)
+    if config.discriminator_head == "concat":
+        joined = keras.layers.Concatenate(name="joint")([x, TileText(name="tile_text")([text, x])])
+        h = _maybe_spectral(keras.layers.Conv2D(x.shape[-1], 3, padding="same", name="joint_conv"), sn)(joined)
+        h = keras.layers.LeakyReLU(0.2, name="joint_act")(h)
+        logits = keras.layers.Conv2D(1, 4, padding="valid", name="logit", dtype="float32")(h)
+        logits = keras.layers.Flatten(name="logits")(logits)
+    else:
+        pooled = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+        unconditional = keras.layers.Dense(1, name="unconditional", dtype="float32")(pooled)
+        embedded = keras.layers.Dense(pooled.shape[-1], use_bias=False, name="class_embedding")(text)
+        projection = keras.layers.Dot(axes=1, name="projection")([pooled, embedded])
+        logits = keras.layers.Add(name="logits", dtype="float32")([unconditional, projection])
+    return keras.Model({"images": images, "sentence": sentence}, logits, name="discriminator")
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class CGANText2Image(Task):
+    """Text to image with a conditional GAN.
+
+    Args:
+        config: a `CGANText2ImageConfig`.
+        vocabulary: the caption vocabulary (default: `shapes`).
+        text_encoder: a shared `TextEncoder`, or None to build one.
+
+    Example:
+        model = zoo.build("cgan_t2i_tiny")
+        images = model.generate(["a large red circle on the left"], seed=0)  # uint8 [1, 64, 64, 3]
+    """
+
+    family = "cgan_t2i"
+    task_name = "text-to-image"
+    config_class = CGANText2ImageConfig
+
+    def __init__(self, config=None, vocabulary=None, text_encoder=None, **kwargs):
+        super().__init__(config, vocabulary, text_encoder, **kwargs)
+        text_dim = self.text_encoder.feature_dim
+        self.generator = build_generator(self.config, text_dim)
+        self.discriminator = build_discriminator(self.config, text_dim)
+
+    def networks(self):
+        return {"text_encoder": self.text_encoder, "generator": self.generator, "discriminator": self.discriminator}
+
+    def example_inputs(self, batch_size=2):
+        return {
+            "tokens": self.tokenize(["a small red circle in the center"] * batch_size),
+            "noise": tf.zeros((batch_size, self.config.noise_dim)),
+            "condition_noise": tf.zeros((batch_size, self.config.condition_dim)),
+        }
+
+    def call(self, inputs, training=False):
+        sentence = self.text_encoder(inputs["tokens"], training=training)["sentence"]
+        return self.generator(
+            {"noise": inputs["noise"], "sentence": sentence, "condition_noise": inputs["condition_noise"]},
+            training=training,
+        )
+
+    def sample_noise(self, batch_size, seed=None):
+        """Generator noise and conditioning noise, from numpy so a seed means the same everywhere."""
+        rng = np.random.default_rng(seed)
+        noise = rng.standard_normal((batch_size, self.config.noise_dim)).astype(np.float32)
+        condition_noise = rng.standard_normal((batch_size, self.config.condition_dim)).astype(np.float32)
+        return noise, condition_noise
+
+    def generate(self, captions, seed=None):
+        """Images (uint8 [N, S, S, 3]) for captions (str or list of str); a seed repeats them."""
+        tokens = self.tokenize(captions)
+        noise, condition_noise = self.sample_noise(int(tokens.shape[0]), seed)
+        outputs = self({"tokens": tokens, "noise": noise, "condition_noise": condition_noise})
+        return to_uint8(outputs["images"])
+
+
+def _builder(defaults):
+    def build(text_encoder=None, vocabulary=None, **overrides):
+        config = CGANText2ImageConfig.from_overrides(overrides, **defaults)
+        return CGANText2Image(config, vocabulary=vocabulary, text_encoder=text_encoder)
+
+    return build
+
+
+register_model("cgan_t2i", task="text-to-image", description="Conditional GAN, text to image (64x64 shapes)")(
+    _builder({})
+)
+register_model("cgan_t2i_tiny", task="text-to-image", description="Tiny cgan_t2i for tests (32x32)")(
+    _builder({"image_size": 32, "generator_channels": 4, "discriminator_channels": 4, "max_channels": 16,
+              "noise_dim": 8, "condition_dim": 8, "embedding_dim": 8, "text_units": 8})
+)

@@ -1,0 +1,10 @@
+"""Imports every family's step module so that each registers itself."""
+
+import importlib
+
+for _module in ("cgan_t2i", "cgan_i2i", "cgan_inpaint", "captioner", "cvae_t2i", "regression_t2i", "shapes_probe"):
+    try:
+        importlib.import_module(f"zoo.training.steps.{_module}")
+    except ModuleNotFoundError as error:
+        if error.name != f"zoo.training.steps.{_module}":
+            raise
