@@ -1,0 +1,55 @@
+"""Metrics for cross-modal generation, each tested against a reference implementation.
+
+- image quality (distribution level): `FID`, `KID`, `fid_from_features`, `kid_from_features`,
+  `frechet_distance`, with `InceptionFeatures` or `KerasFeatures` as feature extractors;
+- captions: `corpus_bleu` (BLEU-1..4), `cider_d`;
+- reconstruction: `psnr`, `ssim`, `l1`, `inpainting_scores` (holes and whole images);
+- alignment on `shapes`: `parse_caption`, `attribute_accuracy`, `caption_match`;
+- baselines: `opencv_inpaint`, `NearestNeighbourCaptioner`.
+
+Example:
+    from zoo import metrics
+    metrics.corpus_bleu(["a small red circle top left"], [["small red circle top left"]])
+"""
+
+from zoo.metrics.alignment import attribute_accuracy, caption_match, parse_caption
+from zoo.metrics.baselines import NearestNeighbourCaptioner, opencv_inpaint
+from zoo.metrics.captions import cider_d, cider_d_scores, corpus_bleu
+from zoo.metrics.image_quality import (
+    FID,
+    KID,
+    FeatureExtractor,
+    InceptionFeatures,
+    KerasFeatures,
+    fid_from_features,
+    frechet_distance,
+    kid_from_features,
+    polynomial_mmd2_unbiased,
+    to_uint8,
+)
+from zoo.metrics.reconstruction import inpainting_scores, l1, psnr, ssim
+
+__all__ = [
+    "FID",
+    "KID",
+    "FeatureExtractor",
+    "InceptionFeatures",
+    "KerasFeatures",
+    "NearestNeighbourCaptioner",
+    "attribute_accuracy",
+    "caption_match",
+    "cider_d",
+    "cider_d_scores",
+    "corpus_bleu",
+    "fid_from_features",
+    "frechet_distance",
+    "inpainting_scores",
+    "kid_from_features",
+    "l1",
+    "opencv_inpaint",
+    "parse_caption",
+    "polynomial_mmd2_unbiased",
+    "psnr",
+    "ssim",
+    "to_uint8",
+]
