@@ -23,7 +23,7 @@ import numpy as np
 from zoo.data.shapes import COLOUR_NAMES, POSITION_NAMES, POSITION_PHRASES, SHAPE_NAMES, SIZE_NAMES
 
 GRID_KEYS = ("colour", "shape", "size", "occupied")
-ACCURACY_KEYS = ("colour", "shape", "size", "position", "object", "scene")
+OBJECT_ACCURACY_KEYS = ("colour", "shape", "size", "position", "object")  # means over objects
 _NAMES = {"colour": COLOUR_NAMES, "shape": SHAPE_NAMES, "size": SIZE_NAMES}
 _CELL_BY_PHRASE = {phrase: POSITION_NAMES.index(name) for name, phrase in POSITION_PHRASES.items()}
 _CELL_BY_NAME = {name: cell for cell, name in enumerate(POSITION_NAMES)}
@@ -140,7 +140,7 @@ def attribute_accuracy(predicted_grid, objects_per_scene):
         scene_hits.append(
             all(h["object"] for h in hits) and occupied_cells == {t["cell"] for t in truths}
         )
-    scores = {key: float(np.mean([h[key] for h in object_hits])) for key in ACCURACY_KEYS[:5]}
+    scores = {key: float(np.mean([h[key] for h in object_hits])) for key in OBJECT_ACCURACY_KEYS}
     scores["scene"] = float(np.mean(scene_hits))
     return scores
 
