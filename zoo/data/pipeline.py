@@ -172,7 +172,7 @@ def default_vocabulary(name, path=None, split="train"):
     if name == "coco":
         from zoo.data import coco
 
-        records = coco.read_annotations(path, split=split)
+        records = coco.read_annotations(path, split=split, validate=False)
         captions = [c for record in records for c in record[1]]
         return Vocabulary.from_captions(captions, min_count=1), COCO_MAX_LENGTH
     return None, None

@@ -1,0 +1,128 @@
+"""The `cgan_t2i` training step: matching-aware discriminator, then generator.
+
+The discriminator sees three pairs: real image + its caption (real), real image +
+another example's caption (fake: GAN-CLS), generated image + its caption (fake).
+Losses are hinge or non-saturating; an optional matching-aware gradient penalty
+(DF-GAN) and R1 regularise it; the generator adds the conditioning-augmentation KL.
+The text encoder learns through the discriminator's matching loss (or stays
+frozen, e.g. after pretraining: hparam `train_text_encoder=False`).
+"""
+
+import tensorflow as tf
+
+from zoo.training.steps import FamilySteps, register_steps
+from zoo.training.steps.common import apply_gradients, mismatched, split_seed
+
+HPARAMS = {
+    "loss": "hinge",  # or "non_saturating"
+    "mismatch_weight": 0.5,  # share of the fake term given to real images with the wrong caption
+    "ma_gp_weight": 0.0,  # DF-GAN uses 2.0 with power 6
+    "ma_gp_power": 6.0,
+    "r1_weight": 0.0,
+    "kl_weight": 1.0,
+    "train_text_encoder": True,
+}
+
+
+def _discriminator_loss(real, mismatch, fake, kind, mismatch_weight):
+    if kind == "hinge":
+        real_term = tf.nn.relu(1.0 - real)
+        fake_terms = tf.nn.relu(1.0 + fake), tf.nn.relu(1.0 + mismatch)
+    elif kind == "non_saturating":
+        real_term = tf.nn.softplus(-real)
+        fake_terms = tf.nn.softplus(fake), tf.nn.softplus(mismatch)
+    else:
+        raise ValueError(f"loss must be 'hinge' or 'non_saturating', got {kind!r}.")
+    fake_term = (1.0 - mismatch_weight) * fake_terms[0] + mismatch_weight * fake_terms[1]
+    return tf.reduce_mean(real_term), tf.reduce_mean(fake_term)
+
+
+def _generator_adversarial(fake, kind):
+    return tf.reduce_mean(-fake if kind == "hinge" else tf.nn.softplus(-fake))
+
+
+def kl_divergence(mean, log_variance):
+    """KL(N(mean, exp(log_variance)) || N(0, I)), averaged over the batch."""
+    per_example = 0.5 * tf.reduce_sum(tf.exp(log_variance) + tf.square(mean) - 1.0 - log_variance, axis=-1)
+    return tf.reduce_mean(per_example)
+
+
+def _penalties(task, images, sentence, hparams):
+    """Matching-aware gradient penalty (on image and sentence) and R1 (on image) for real pairs."""
+    penalty = tf.constant(0.0)
+    if not hparams["ma_gp_weight"] and not hparams["r1_weight"]:
+        return penalty
+    with tf.GradientTape() as tape:
+        tape.watch([images, sentence])
+        logits = task.discriminator({"images": images, "sentence": sentence}, training=True)
+    image_grad, sentence_grad = tape.gradient(tf.reduce_sum(logits), [images, sentence])
+    image_norm2 = tf.reduce_sum(tf.square(image_grad), axis=[1, 2, 3])
+    if hparams["ma_gp_weight"]:
+        norm = tf.sqrt(image_norm2 + tf.reduce_sum(tf.square(sentence_grad), axis=-1) + 1e-12)
+        penalty += hparams["ma_gp_weight"] * tf.reduce_mean(tf.pow(norm, hparams["ma_gp_power"]))
+    if hparams["r1_weight"]:
+        penalty += 0.5 * hparams["r1_weight"] * tf.reduce_mean(image_norm2)
+    return penalty
+
+
+def _noise(task, batch_size, seed):
+    noise_seed, condition_seed = split_seed(seed, 2)
+    noise = tf.random.stateless_normal([batch_size, task.config.noise_dim], noise_seed)
+    condition_noise = tf.random.stateless_normal([batch_size, task.config.condition_dim], condition_seed)
+    return noise, condition_noise
+
+
+def train_step(task, optimizers, batch, seed, hparams):
+    """One discriminator step and one generator step on `batch`; returns the losses."""
+    images, tokens = batch["image"], batch["tokens"]
+    batch_size = images.shape[0]
+    d_seed, g_seed = split_seed(seed, 2)
+    text_variables = task.text_encoder.trainable_variables if hparams["train_text_encoder"] else []
+    # === Discriminator ===
+    d_variables = task.discriminator.trainable_variables + text_variables
+    with tf.GradientTape() as tape:
+        sentence = task.text_encoder(tokens, training=True)["sentence"]
+        if not hparams["train_text_encoder"]:
+            sentence = tf.stop_gradient(sentence)
+        noise, condition_noise = _noise(task, batch_size, d_seed)
+        fake = task.generator({"noise": noise, "sentence": tf.stop_gradient(sentence),
+                               "condition_noise": condition_noise}, training=True)["images"]
+        real_logits = task.discriminator({"images": images, "sentence": sentence}, training=True)
+        mismatch_logits = task.discriminator({"images": images, "sentence": mismatched(sentence)}, training=True)
+        fake_logits = task.discriminator({"images": tf.stop_gradient(fake), "sentence": sentence}, training=True)
+        real_loss, fake_loss = _discriminator_loss(
+            real_logits, mismatch_logits, fake_logits, hparams["loss"], hparams["mismatch_weight"])
+        penalty = _penalties(task, images, sentence, hparams)
+        d_loss = real_loss + fake_loss + penalty
+    apply_gradients(optimizers["discriminator"], tape, d_loss, d_variables)
+    # === Generator ===
+    g_variables = task.generator.trainable_variables
+    with tf.GradientTape() as tape:
+        sentence = tf.stop_gradient(task.text_encoder(tokens, training=False)["sentence"])
+        noise, condition_noise = _noise(task, batch_size, g_seed)
+        outputs = task.generator({"noise": noise, "sentence": sentence, "condition_noise": condition_noise},
+                                 training=True)
+        fake_logits = task.discriminator({"images": outputs["images"], "sentence": sentence}, training=True)
+        adversarial = _generator_adversarial(fake_logits, hparams["loss"])
+        kl = kl_divergence(outputs["mean"], outputs["log_variance"])
+        g_loss = adversarial + hparams["kl_weight"] * kl
+    apply_gradients(optimizers["generator"], tape, g_loss, g_variables)
+    return {"d_loss": d_loss, "d_real": real_loss, "d_fake": fake_loss, "d_penalty": penalty,
+            "g_loss": g_loss, "g_adversarial": adversarial, "kl": kl,
+            "real_minus_mismatch": tf.reduce_mean(real_logits - mismatch_logits)}
+
+
+def optimizer_groups(task):
+    return {"discriminator": task.discriminator.trainable_variables + task.text_encoder.trainable_variables,
+            "generator": task.generator.trainable_variables}
+
+
+register_steps(FamilySteps(
+    family="cgan_t2i",
+    train_step=train_step,
+    optimizer_groups=optimizer_groups,
+    hparams=HPARAMS,
+    ema_networks=lambda task: [task.generator],
+    optimizer_defaults={"learning_rate": 2e-4, "beta_1": 0.0, "beta_2": 0.9},
+    dataset_options={"masks": None},
+))
