@@ -38,7 +38,7 @@ def _check_mask_option(masks, name):
 
 
 # === shapes ===
-def _shapes_examples(split, image_size, masks, shuffle, repeat, seed, num_examples):
+def _shapes_examples(split, image_size, masks, shuffle, repeat, seed, num_examples, skip_examples=0):
     shapes.check_split(split)
     count = shapes.SPLITS[split] if num_examples is None else int(num_examples)
     if not 0 < count <= shapes.SPLITS[split]:
@@ -48,6 +48,8 @@ def _shapes_examples(split, image_size, masks, shuffle, repeat, seed, num_exampl
         indices = indices.shuffle(count, seed=seed, reshuffle_each_iteration=True)
     if repeat:
         indices = indices.repeat()
+    # Resuming skips indices, which is free, instead of rendering and dropping scenes.
+    indices = indices.skip(skip_examples)
     mask_kind = masks
 
     def render(position, index):
@@ -66,7 +68,7 @@ def _shapes_examples(split, image_size, masks, shuffle, repeat, seed, num_exampl
         return {"image": image, "label_map": label_map, "captions": captions, "mask": hole,
                 "objects": objects, "index": index, "position": position}
 
-    return indices.enumerate().map(render, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return indices.enumerate(start=skip_examples).map(render, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
 def _render_one(split, index, position, seed, image_size, masks):
@@ -180,7 +182,7 @@ def default_vocabulary(name, path=None, split="train"):
 
 def load(name, split="train", batch_size=32, image_size=64, path=None, vocabulary=None,
          max_length=None, masks="mix", shuffle=None, repeat=None, seed=0, num_examples=None,
-         drop_remainder=True, data_dir=None, **options):
+         drop_remainder=True, data_dir=None, skip_examples=0, **options):
     """A batched, prefetched `tf.data.Dataset` of training-ready dicts (see the module doc).
 
     Args:
@@ -191,6 +193,8 @@ def load(name, split="train", batch_size=32, image_size=64, path=None, vocabular
             of PNG hole masks (255 = hole), or None (no hole).
         shuffle, repeat: default to True for `train`, False otherwise.
         num_examples: use only the first N examples of the split.
+        skip_examples: start this many examples into the (shuffled, repeated) stream, as a
+            resumed run does; the masks and caption choices continue where they were.
 
     Example:
         ds = load("coco", split="val", path="../shared/data/coco-mini", batch_size=8)
@@ -205,7 +209,7 @@ def load(name, split="train", batch_size=32, image_size=64, path=None, vocabular
     repeat = training if repeat is None else repeat
     kind = masks if masks in _MASK_CHOICES else None
     if name == "shapes":
-        examples = _shapes_examples(split, image_size, kind, shuffle, repeat, seed, num_examples)
+        examples = _shapes_examples(split, image_size, kind, shuffle, repeat, seed, num_examples, skip_examples)
     else:
         examples = _other_examples(name, split, path, image_size, data_dir, **options)
         examples = examples.enumerate().map(lambda i, e: {**e, "position": i})
@@ -215,6 +219,7 @@ def load(name, split="train", batch_size=32, image_size=64, path=None, vocabular
             examples = examples.shuffle(1024, seed=seed)
         if repeat:
             examples = examples.repeat()
+        examples = examples.skip(skip_examples)
     if masks is not None and masks not in _MASK_CHOICES:
         holes = _folder_masks(masks, image_size, seed)
         examples = tf.data.Dataset.zip(examples, holes).map(lambda e, m: {**e, "mask": m})

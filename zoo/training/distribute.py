@@ -1,0 +1,42 @@
+"""Choosing a `tf.distribute` strategy, and whether XLA can compile its step here."""
+
+import logging
+
+import tensorflow as tf
+
+log = logging.getLogger("zoo.training")
+
+
+def make_strategy(config):
+    """(strategy, use_xla) for `config.strategy` and `config.xla`.
+
+    `default`: one device. `mirrored`: every GPU, or `config.devices` logical CPU
+    devices when there is no GPU (for tests and for trying it out). `multi_worker`:
+    the machines of `TF_CONFIG`. XLA-compiled steps under a multi-device strategy
+    need XLA collectives that the CPU backend does not have, so there the step falls
+    back to a plain `tf.function`, and the log says so.
+    """
+    if config.strategy == "default":
+        return tf.distribute.get_strategy(), config.xla
+    if config.strategy == "mirrored":
+        if config.devices and not tf.config.list_physical_devices("GPU"):
+            split_cpu(config.devices)
+        strategy = tf.distribute.MirroredStrategy()
+    else:
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    use_xla = config.xla
+    if use_xla and not tf.config.list_physical_devices("GPU"):
+        log.warning(
+            "XLA is off for the %s strategy on CPU: its cross-replica all-reduce has no XLA CPU "
+            "kernel; the step runs as a plain tf.function.", config.strategy)
+        use_xla = False
+    return strategy, use_xla
+
+
+def split_cpu(count):
+    """Make `count` logical CPU devices (must run before TensorFlow initialises its devices)."""
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    existing = tf.config.get_logical_device_configuration(cpu)
+    if existing and len(existing) == count:
+        return
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)

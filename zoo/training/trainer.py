@@ -1,0 +1,285 @@
+"""The Trainer: owns the loop around a family's compiled step.
+
+It builds the task and one optimizer per group (before the first compiled step),
+compiles the step with XLA, keeps an exponential moving average (EMA) of the
+generator weights, checkpoints every N steps and on Ctrl-C / SIGTERM, resumes
+from the exact step, writes TensorBoard summaries and a progress bar, and stops
+on a NaN or Inf loss keeping the last good checkpoint.
+
+Example:
+    config = TrainConfig(model="cgan_t2i_tiny", workdir="runs/demo", steps=100, batch_size=8)
+    trainer = Trainer(config)
+    trainer.fit()
+"""
+
+import contextlib
+import logging
+import os
+import signal
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import zoo
+from zoo.training import distribute
+from zoo.training.config import TrainConfig
+from zoo.training.steps import get_steps
+
+log = logging.getLogger("zoo.training")
+
+_STEP_KEYS = ("image", "tokens", "mask", "label_map", "objects")
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss became NaN or Inf; the last good checkpoint is kept."""
+
+
+class Trainer:
+    """Trains `config.model` on `config.data`; see the module docstring.
+
+    Args:
+        config: a `TrainConfig`.
+        resume: continue from the last checkpoint in `config.workdir` (same optimizer state,
+            same step); without it an existing checkpoint is an error, so nothing is overwritten.
+    """
+
+    def __init__(self, config, resume=False):
+        self.config = config
+        self.resume = resume
+        os.makedirs(config.workdir, exist_ok=True)
+        self._check_workdir()
+        if config.precision != "float32":
+            keras.mixed_precision.set_global_policy(config.precision)
+        self.strategy, self.xla = distribute.make_strategy(config)
+        with self.strategy.scope():
+            self.task = zoo.build(config.model, **config.model_overrides)
+            self.task.build_all()
+            if config.text_encoder_from:
+                self._load_text_encoder(config.text_encoder_from)
+            self.steps = get_steps(self.task.family)
+            self.hparams = self._hparams()
+            self.optimizers = self._make_optimizers()
+            self.ema = _EMA(self.steps.ema_networks(self.task), config.ema_decay)
+            self.step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.checkpoint = tf.train.Checkpoint(
+            task=self.task, step=self.step_counter, ema=self.ema.checkpointable(), **self.optimizers
+        )
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, os.path.join(config.workdir, "checkpoints"), max_to_keep=config.keep_checkpoints
+        )
+        if resume:
+            self._restore()
+        config.save(os.path.join(config.workdir, "config.json"))
+        self._stop_requested = None
+        self._fixed_batch = None
+
+    # === Set-up ===
+    def _check_workdir(self):
+        has_checkpoint = tf.train.latest_checkpoint(os.path.join(self.config.workdir, "checkpoints"))
+        if has_checkpoint and not self.resume:
+            raise FileExistsError(
+                f"{self.config.workdir!r} already holds a run (checkpoint {has_checkpoint}); "
+                "pass resume=True (--resume) to continue it, or choose another workdir."
+            )
+
+    def _hparams(self):
+        unknown = sorted(set(self.config.hparams) - set(self.steps.hparams))
+        if unknown:
+            raise ValueError(
+                f"Unknown hparams {unknown} for {self.task.family}; known: {sorted(self.steps.hparams)}."
+            )
+        return {**self.steps.hparams, **self.config.hparams}
+
+    def _make_optimizers(self):
+        defaults = {"learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999, **self.steps.optimizer_defaults}
+        settings = {key: getattr(self.config, key) if getattr(self.config, key) is not None else defaults[key]
+                    for key in ("learning_rate", "beta_1", "beta_2")}
+        optimizers = {}
+        for group, variables in self.steps.optimizer_groups(self.task).items():
+            optimizer = keras.optimizers.Adam(name=f"{group}_adam", **settings)
+            if self.config.precision == "mixed_float16":
+                optimizer = keras.optimizers.LossScaleOptimizer(optimizer, name=f"{group}_loss_scale")
+            optimizer.build(variables)  # XLA cannot create the slot variables later
+            optimizers[group] = optimizer
+        return optimizers
+
+    def _load_text_encoder(self, workdir):
+        latest = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
+        if latest is None:
+            raise FileNotFoundError(f"text_encoder_from: no checkpoint in {workdir!r}.")
+        # Only the text encoder's branch of the other run's object graph is read.
+        partial = tf.train.Checkpoint(task=tf.train.Checkpoint(text_encoder=self.task.text_encoder))
+        partial.restore(latest).expect_partial().assert_existing_objects_matched()
+        log.info("text encoder initialised from %s", latest)
+
+    def _restore(self):
+        latest = self.manager.latest_checkpoint
+        if latest is None:
+            raise FileNotFoundError(f"--resume: no checkpoint in {self.config.workdir!r} to resume from.")
+        self.checkpoint.restore(latest).assert_existing_objects_matched()
+        log.info("resumed from %s at step %d", latest, int(self.step_counter))
+
+    # === Data ===
+    def dataset(self, split="train", skip_examples=0, **options):
+        image_size = getattr(self.task.config, "image_size", 64)
+        options = {**self.steps.dataset_options, **options}
+        kwargs = {"vocabulary": self.task.vocabulary, "max_length": self.task.config.max_length} \
+            if getattr(self.task, "uses_text", False) else {}
+        dataset = zoo.data.load(self.config.data, split=split, batch_size=self.config.batch_size,
+                                image_size=image_size, path=self.config.data_path, seed=self.config.seed,
+                                skip_examples=skip_examples, **kwargs, **options)
+        if split != "train":
+            return dataset
+        return dataset.map(lambda batch: {k: v for k, v in batch.items() if k in _STEP_KEYS})
+
+    # === The compiled step ===
+    def _step_function(self):
+        task, optimizers, hparams, train_step, ema = self.task, self.optimizers, self.hparams, self.steps.train_step, self.ema
+
+        def replica_step(batch, seed):
+            losses = train_step(task, optimizers, batch, seed, hparams)
+            ema.update()
+            return losses
+
+        def step(batch, seed):
+            per_replica = self.strategy.run(replica_step, args=(batch, seed))
+            return {k: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in per_replica.items()}
+
+        return tf.function(step, jit_compile=self.xla, reduce_retracing=True)
+
+    def _seed(self, step):
+        return tf.constant([self.config.seed, step], tf.int32)
+
+    # === The loop ===
+    def fit(self):
+        """Train to `config.steps`; returns the last losses (floats)."""
+        start = int(self.step_counter)
+        if start >= self.config.steps:
+            log.info("already at step %d of %d: nothing to do", start, self.config.steps)
+            return {}
+        dataset = self.strategy.experimental_distribute_dataset(
+            self.dataset(skip_examples=start * self.config.batch_size))
+        step_fn = self._step_function()
+        writer = tf.summary.create_file_writer(os.path.join(self.config.workdir, "summaries"))
+        progress = keras.utils.Progbar(self.config.steps, stateful_metrics=["examples/s"], verbose=1 if self.config.progress else 0)
+        progress.update(start)
+        losses, window_start, window_steps = {}, time.perf_counter(), 0
+        examples_per_second, last = 0.0, time.perf_counter()
+        with self._interruption_handler(), writer.as_default():
+            for batch in dataset:
+                step = int(self.step_counter)
+                if step >= self.config.steps or self._stop_requested:
+                    break
+                losses = {k: float(v) for k, v in step_fn(batch, self._seed(step)).items()}
+                self._check_finite(losses, step)
+                self.step_counter.assign_add(1)
+                window_steps += 1
+                done = step + 1
+                if done % self.config.summary_every == 0 or done == self.config.steps:
+                    rate = window_steps / max(time.perf_counter() - window_start, 1e-9)
+                    self._write_summaries(losses, done, rate)
+                    window_start, window_steps = time.perf_counter(), 0
+                if done % self.config.sample_every == 0:
+                    self._write_samples(done)
+                if done % self.config.checkpoint_every == 0:
+                    self.manager.save(checkpoint_number=done)
+                now = time.perf_counter()
+                rate = self.config.batch_size / max(now - last, 1e-9)
+                examples_per_second = rate if step == start else 0.9 * examples_per_second + 0.1 * rate
+                last = now
+                shown = [(k, v) for k, v in losses.items() if k.endswith("loss")]
+                progress.update(done, shown + [("examples/s", examples_per_second)])
+        self.manager.save(checkpoint_number=int(self.step_counter))
+        if self._stop_requested:
+            log.warning("stopped by %s at step %d; checkpoint saved", self._stop_requested, int(self.step_counter))
+        return losses
+
+    def _check_finite(self, losses, step):
+        bad = {k: v for k, v in losses.items() if not np.isfinite(v)}
+        if bad:
+            raise NonFiniteLossError(
+                f"Non-finite loss at step {step}: {bad}. Stopped without saving this step; the last good "
+                f"checkpoint is {self.manager.latest_checkpoint}. Try a lower learning_rate or --precision float32."
+            )
+
+    @contextlib.contextmanager
+    def _interruption_handler(self):
+        """Ctrl-C and SIGTERM finish the current step, then checkpoint and return."""
+        def request_stop(signum, frame):
+            self._stop_requested = signal.Signals(signum).name
+
+        previous = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                previous[sig] = signal.signal(sig, request_stop)
+            except ValueError:  # not the main thread: signals stay with the caller
+                pass
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    # === Summaries ===
+    def _write_summaries(self, losses, step, steps_per_second):
+        for name, value in losses.items():
+            tf.summary.scalar(f"loss/{name}", value, step=step)
+        for group, optimizer in self.optimizers.items():
+            tf.summary.scalar(f"learning_rate/{group}", float(keras.ops.convert_to_numpy(optimizer.learning_rate)), step=step)
+        tf.summary.scalar("speed/steps_per_second", steps_per_second, step=step)
+        tf.summary.scalar("speed/examples_per_second", steps_per_second * self.config.batch_size, step=step)
+
+    def _write_samples(self, step):
+        from zoo.training import samples
+
+        if self._fixed_batch is None:
+            split = "validation" if self.config.data == "shapes" else "train"
+            self._fixed_batch = next(iter(self.dataset(split=split, shuffle=False, repeat=False)))
+        with self.ema.swapped():
+            samples.write(self.task, step, self._fixed_batch)
+
+    # === Results ===
+    def export_task(self):
+        """The task with the EMA weights loaded (for sampling, evaluation and export)."""
+        self.ema.copy_to_networks()
+        return self.task
+
+
+class _EMA:
+    """Exponential moving average of some networks' weights, updated inside the compiled step."""
+
+    def __init__(self, networks, decay):
+        self.networks = networks
+        self.decay = decay
+        self.sources = [w for net in networks for w in net.weights]
+        self.averages = [tf.Variable(keras.ops.convert_to_numpy(w), trainable=False, name="ema") for w in self.sources]
+
+    def update(self):
+        for average, source in zip(self.averages, self.sources):
+            average.assign(self.decay * average + (1.0 - self.decay) * tf.cast(source, average.dtype))
+
+    def checkpointable(self):
+        return tf.train.Checkpoint(**{f"v{i}": v for i, v in enumerate(self.averages)})
+
+    def copy_to_networks(self):
+        for average, source in zip(self.averages, self.sources):
+            source.assign(average)
+
+    @contextlib.contextmanager
+    def swapped(self):
+        saved = [keras.ops.convert_to_numpy(w) for w in self.sources]
+        self.copy_to_networks()
+        try:
+            yield
+        finally:
+            for value, source in zip(saved, self.sources):
+                source.assign(value)
+
+
+def train(config, resume=False):
+    """Train a run from a `TrainConfig`; returns the Trainer (its `task` holds the trained model)."""
+    trainer = Trainer(config, resume=resume)
+    trainer.fit()
+    return trainer
