@@ -1,0 +1,147 @@
+"""`zoo` on the command line: parse, call the library, print.
+
+    zoo data show shapes --out shapes.png
+    zoo models
+    zoo train cgan_t2i --data shapes --steps 2000 --batch-size 32 --workdir runs/t2i
+"""
+
+import argparse
+import logging
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _data_show(args):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from zoo.data import shapes
+
+    if args.name != "shapes":
+        raise SystemExit(f"zoo data show: only 'shapes' can be shown, got {args.name!r}.")
+    columns = 4
+    rows = -(-args.count // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3.6 * rows))
+    for index, axis in enumerate(axes.flat):
+        axis.axis("off")
+        if index >= args.count:
+            continue
+        scene = shapes.scene(args.split, index)
+        axis.imshow(scene["image"])
+        axis.set_title(_wrap(scene["captions"][0]), fontsize=8)
+    figure.tight_layout()
+    figure.savefig(args.out, dpi=100)
+    print(f"wrote {args.count} {args.split} scenes to {args.out}")
+
+
+def _wrap(text, width=34):
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        if len(line) + len(word) + 1 > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return "\n".join(lines + [line])
+
+
+def _models(args):
+    import zoo
+    from zoo.models.base import count_params
+    from zoo.registry import get_entry
+
+    rows = [("name", "task", "params", "inputs", "outputs")]
+    for name in zoo.list_models(pattern=args.pattern, task=args.task):
+        task = zoo.build(name).build_all()
+        inputs = task.example_inputs(1)
+        outputs = task(inputs)
+        rows.append((name, get_entry(name).task, f"{count_params(task):,}", _shapes(inputs), _shapes(outputs)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+
+
+def _shapes(tensors):
+    if not isinstance(tensors, dict):
+        tensors = {"output": tensors}
+    return ", ".join(f"{k} {list(v.shape)[1:]}" for k, v in tensors.items())
+
+
+def _train(args):
+    from zoo.training.config import TrainConfig
+    from zoo.training.trainer import Trainer
+
+    config_path = os.path.join(args.workdir, "config.json")
+    if args.resume and os.path.exists(config_path):
+        config = TrainConfig.load(config_path)
+    else:
+        config = TrainConfig(model=args.name, workdir=args.workdir)
+    fields = {"model": args.name, "data": args.data, "data_path": args.data_path, "steps": args.steps,
+              "batch_size": args.batch_size, "precision": args.precision, "strategy": args.strategy}
+    overrides = [f"{k}={v}" for k, v in fields.items() if v is not None and k not in ("model", "data", "data_path", "precision", "strategy")]
+    config = config.with_overrides(overrides)
+    for key in ("data", "data_path", "precision", "strategy"):
+        if fields[key] is not None:
+            setattr(config, key, fields[key])
+    if config.model != args.name:
+        raise SystemExit(f"--resume: {args.workdir!r} trains {config.model!r}, not {args.name!r}.")
+    if args.no_xla:
+        config.xla = False
+    config = config.with_overrides(args.set or [])
+    trainer = Trainer(config, resume=args.resume)
+    losses = trainer.fit()
+    print(f"step {int(trainer.step_counter)} of {config.steps}; " + ", ".join(f"{k}={v:.4g}" for k, v in losses.items()))
+    print(f"checkpoint: {trainer.manager.latest_checkpoint}")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="zoo", description="A model zoo for cross-modal generation.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    data = commands.add_parser("data", help="look at data sets").add_subparsers(dest="action", required=True)
+    show = data.add_parser("show", help="write a PNG grid of scenes with their captions")
+    show.add_argument("name")
+    show.add_argument("--split", default="train")
+    show.add_argument("--count", type=int, default=12)
+    show.add_argument("--out", default="shapes.png")
+    show.set_defaults(run=_data_show)
+
+    models = commands.add_parser("models", help="table of registered models")
+    models.add_argument("--pattern")
+    models.add_argument("--task")
+    models.set_defaults(run=_models)
+
+    train = commands.add_parser("train", help="train a model")
+    train.add_argument("name")
+    train.add_argument("--data")
+    train.add_argument("--data-path")
+    train.add_argument("--steps", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--workdir", required=True)
+    train.add_argument("--resume", action="store_true")
+    train.add_argument("--no-xla", action="store_true")
+    train.add_argument("--precision", choices=["float32", "mixed_float16", "mixed_bfloat16"])
+    train.add_argument("--strategy", choices=["default", "mirrored", "multi_worker"])
+    train.add_argument("--set", action="append", metavar="KEY=VALUE",
+                       help="override a config field (learning_rate=1e-4, hparams.loss=hinge, model.image_size=32)")
+    train.set_defaults(run=_train)
+    return parser
+
+
+def main(argv=None):
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except (ValueError, FileNotFoundError, FileExistsError) as error:
+        print(f"zoo {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
