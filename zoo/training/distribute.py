@@ -12,9 +12,10 @@ def make_strategy(config):
 
     `default`: one device. `mirrored`: every GPU, or `config.devices` logical CPU
     devices when there is no GPU (for tests and for trying it out). `multi_worker`:
-    the machines of `TF_CONFIG`. XLA-compiled steps under a multi-device strategy
-    need XLA collectives that the CPU backend does not have, so there the step falls
-    back to a plain `tf.function`, and the log says so.
+    the machines of `TF_CONFIG`. On CPU, one XLA cluster cannot span the replicas'
+    devices (TensorFlow fails with "Trying to access resource ... located in device
+    CPU:1 from device CPU:0", see the XLA known issues on tf.Variable devices), so
+    there the step falls back to a plain `tf.function`, and the log says so.
     """
     if config.strategy == "default":
         return tf.distribute.get_strategy(), config.xla
@@ -27,8 +28,8 @@ def make_strategy(config):
     use_xla = config.xla
     if use_xla and not tf.config.list_physical_devices("GPU"):
         log.warning(
-            "XLA is off for the %s strategy on CPU: its cross-replica all-reduce has no XLA CPU "
-            "kernel; the step runs as a plain tf.function.", config.strategy)
+            "XLA is off for the %s strategy on CPU: an XLA cluster cannot span the replicas' CPU "
+            "devices (variables on another device); the step runs as a plain tf.function.", config.strategy)
         use_xla = False
     return strategy, use_xla
 

@@ -62,7 +62,7 @@ class Trainer:
             self.hparams = self._hparams()
             self.optimizers = self._make_optimizers()
             self.ema = _EMA(self.steps.ema_networks(self.task), config.ema_decay)
-            self.step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.checkpoint = tf.train.Checkpoint(
             task=self.task, step=self.step_counter, ema=self.ema.checkpointable(), **self.optimizers
         )
@@ -254,7 +254,10 @@ class _EMA:
         self.networks = networks
         self.decay = decay
         self.sources = [w for net in networks for w in net.weights]
-        self.averages = [tf.Variable(keras.ops.convert_to_numpy(w), trainable=False, name="ema") for w in self.sources]
+        # Replicas hold identical weights, so the first replica's average stands for all.
+        self.averages = [tf.Variable(keras.ops.convert_to_numpy(w), trainable=False, name="ema",
+                                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+                         for w in self.sources]
 
     def update(self):
         for average, source in zip(self.averages, self.sources):

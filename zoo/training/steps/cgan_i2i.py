@@ -1,0 +1,78 @@
+"""Training step of `cgan_i2i` (pix2pix): adversarial loss on (input, image) pairs plus L1 to the target.
+
+One generator forward pass feeds both tapes (simultaneous updates, as in pix2pix).
+The discriminator sees real and generated pairs in one batch, so its layers run
+once per step. Dropout masks are drawn from the step's seed.
+"""
+
+import tensorflow as tf
+
+from zoo.training.steps import FamilySteps, register_steps
+from zoo.training.steps.common import apply_gradients
+
+GAN_LOSSES = ("non_saturating", "lsgan")
+
+
+def discriminator_loss(real_logits, fake_logits, kind):
+    """Half the discriminator's loss (pix2pix halves it to slow D relative to G)."""
+    if kind == "lsgan":
+        loss = tf.reduce_mean(tf.square(real_logits - 1.0)) + tf.reduce_mean(tf.square(fake_logits))
+    else:
+        loss = tf.reduce_mean(tf.nn.softplus(-real_logits)) + tf.reduce_mean(tf.nn.softplus(fake_logits))
+    return 0.5 * loss
+
+
+def generator_adversarial_loss(fake_logits, kind):
+    if kind == "lsgan":
+        return tf.reduce_mean(tf.square(fake_logits - 1.0))
+    # Non-saturating: -log D(G(x)), i.e. softplus(-logit).
+    return tf.reduce_mean(tf.nn.softplus(-fake_logits))
+
+
+def cgan_i2i_train_step(task, optimizers, batch, seed, hparams):
+    """One pix2pix step on a batch with `label_map` (input) and `image` (target); returns scalar losses."""
+    kind = hparams["gan_loss"]
+    if kind not in GAN_LOSSES:
+        raise ValueError(f"gan_loss must be one of {GAN_LOSSES}, got {kind!r}.")
+    inputs = task.encode_inputs(batch["label_map"])
+    real = batch["image"]
+    batch_size = real.shape[0]
+    dropout_masks = task.dropout_masks(batch_size, seed)
+    generator_variables = task.generator.trainable_variables
+    discriminator_variables = task.discriminator.trainable_variables
+    with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
+        fake = task.generator({"inputs": inputs, **dropout_masks}, training=True)
+        logits = task.discriminator(
+            {"inputs": tf.concat([inputs, inputs], 0), "images": tf.concat([real, fake], 0)}, training=True
+        )
+        real_logits, fake_logits = tf.split(tf.cast(logits, tf.float32), 2, axis=0)
+        l1 = tf.reduce_mean(tf.abs(real - tf.cast(fake, tf.float32)))
+        adversarial = generator_adversarial_loss(fake_logits, kind)
+        generator_loss = hparams["adversarial_weight"] * adversarial + hparams["l1_weight"] * l1
+        discriminator_loss_value = discriminator_loss(real_logits, fake_logits, kind)
+    apply_gradients(optimizers["generator"], generator_tape, generator_loss, generator_variables)
+    apply_gradients(optimizers["discriminator"], discriminator_tape, discriminator_loss_value, discriminator_variables)
+    return {
+        "generator_loss": generator_loss,
+        "discriminator_loss": discriminator_loss_value,
+        "l1": l1,
+        "adversarial": adversarial,
+    }
+
+
+def optimizer_groups(task):
+    return {"generator": task.generator.trainable_variables, "discriminator": task.discriminator.trainable_variables}
+
+
+STEPS = register_steps(
+    FamilySteps(
+        family="cgan_i2i",
+        train_step=cgan_i2i_train_step,
+        optimizer_groups=optimizer_groups,
+        hparams={"l1_weight": 100.0, "adversarial_weight": 1.0, "gan_loss": "non_saturating"},
+        ema_networks=lambda task: [task.generator],
+        # pix2pix: Adam, learning rate 2e-4, beta_1 0.5.
+        optimizer_defaults={"learning_rate": 2e-4, "beta_1": 0.5},
+        dataset_options={"masks": None},
+    )
+)
