@@ -1,0 +1,55 @@
+"""Examples per second of `zoo.data.load` (rendering, masks, tokenization, batching).
+
+    python benchmarks/input_pipeline.py --batches 40 --batch-size 32
+
+Prints one row per configuration and writes benchmarks/results/input_pipeline.json.
+Compare with the Trainer's consumption (batch size / step time) to see whether
+rendering can starve training.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import zoo  # noqa: E402
+
+CONFIGS = [
+    ("shapes train, masks=mix", dict(name="shapes", split="train", masks="mix")),
+    ("shapes train, no masks", dict(name="shapes", split="train", masks=None)),
+    ("shapes train, 128 px", dict(name="shapes", split="train", masks="mix", image_size=128)),
+]
+
+
+def measure(options, batch_size, batches, windows=3):
+    iterator = iter(zoo.data.load(batch_size=batch_size, **options))
+    for _ in range(5):  # warm-up: thread pools, autotuning
+        next(iterator)
+    rates = []
+    for _ in range(windows):
+        start = time.perf_counter()
+        for _ in range(batches):
+            next(iterator)
+        rates.append(batches * batch_size / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--batches", type=int, default=40)
+    parser.add_argument("--batch-size", type=int, default=32)
+    args = parser.parse_args()
+    results = {}
+    for label, options in CONFIGS:
+        results[label] = measure(options, args.batch_size, args.batches)
+        print(f"{label:30s} {results[label]:8.0f} examples/s")
+    os.makedirs(os.path.join(os.path.dirname(__file__), "results"), exist_ok=True)
+    with open(os.path.join(os.path.dirname(__file__), "results", "input_pipeline.json"), "w") as f:
+        json.dump({"batch_size": args.batch_size, "examples_per_second": results}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
