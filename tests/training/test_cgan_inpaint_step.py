@@ -1,0 +1,125 @@
+"""cgan_inpaint training step: registration, caption dropout, overfitting with the caption, eager == compiled.
+
+The step is compiled once per module (an XLA compile takes most of this file's
+time) and shared by the tests, which reset weights and optimizer state first.
+The fixed batch uses `object` masks: each hides a whole object, so only the
+caption tells what to paint.
+"""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo
+from zoo.training.steps import get_steps
+from zoo.training.steps.cgan_inpaint import caption_flags, masked_l1
+
+NUMERIC_KEYS = ("image", "mask", "tokens")
+
+
+@pytest.fixture(scope="module")
+def setup():
+    steps = get_steps("cgan_inpaint")
+    # No caption dropout: XLA and eager draw different stateless random numbers, so
+    # the eager == compiled comparison needs a step without noise.
+    hparams = {**steps.hparams, "text_dropout": 0.0}
+    task = zoo.build("cgan_inpaint_tiny")
+    batch = next(iter(zoo.data.load("shapes", split="train", batch_size=8, image_size=32, num_examples=8,
+                                    shuffle=False, masks="object")))
+    batch = {key: batch[key] for key in NUMERIC_KEYS}  # strings cannot enter an XLA step
+    groups = steps.optimizer_groups(task)
+    optimizers = {name: keras.optimizers.Adam(3e-3, beta_1=0.5) for name in groups}
+    for name, variables in groups.items():
+        optimizers[name].build(variables)  # before the compiled step: XLA cannot create variables
+    compiled = tf.function(
+        lambda batch, seed: steps.train_step(task, optimizers, batch, seed, hparams), jit_compile=True
+    )
+    initial_weights = task.get_weights()
+    initial_slots = {name: [v.numpy() for v in opt.variables] for name, opt in optimizers.items()}
+
+    def reset():
+        task.set_weights(initial_weights)
+        for name, opt in optimizers.items():
+            for variable, value in zip(opt.variables, initial_slots[name]):
+                variable.assign(value)
+
+    return {"steps": steps, "hparams": hparams, "task": task, "batch": batch, "optimizers": optimizers,
+            "compiled": compiled, "reset": reset}
+
+
+def test_steps_are_registered(setup):
+    steps, task = setup["steps"], setup["task"]
+    assert {"hole_weight", "valid_weight", "adversarial_weight", "text_dropout"} <= set(steps.hparams)
+    assert 0.0 < steps.hparams["text_dropout"] < 1.0
+    assert steps.dataset_options == {"masks": "mix"}
+    assert steps.ema_networks(task) == [task.generator]
+    groups = steps.optimizer_groups(task)
+    assert set(groups) == {"generator", "discriminator"}
+    # The text encoder learns with the generator.
+    assert any(v is task.text_encoder.token_embedding.embeddings for v in groups["generator"])
+
+
+def test_caption_flags_drop_captions_at_the_given_rate():
+    tokens = np.ones((1000, 24), np.int32)
+    tokens[:100] = 0  # no caption at all
+    batch = {"tokens": tf.constant(tokens)}
+    always = caption_flags(batch, tf.constant([0, 0]), 0.0).numpy()[:, 0]
+    np.testing.assert_array_equal(always, (np.arange(1000) >= 100).astype(np.float32))
+    dropped = caption_flags(batch, tf.constant([0, 0]), 0.3).numpy()[:, 0]
+    assert np.all(dropped[:100] == 0)
+    assert 0.25 < 1.0 - dropped[100:].mean() < 0.35
+
+
+def test_masked_l1():
+    predictions = tf.constant([[[[1.0], [0.0]]]])  # [1, 1, 2, 1]
+    targets = tf.zeros_like(predictions)
+    assert float(masked_l1(predictions, targets, tf.constant([[[[1.0], [0.0]]]]))) == 1.0
+    assert float(masked_l1(predictions, targets, tf.constant([[[[0.0], [1.0]]]]))) == 0.0
+    assert float(masked_l1(predictions, targets, tf.zeros_like(predictions))) == 0.0
+
+
+def _hole_l1(task, batch, tokens):
+    outputs = task.complete({"images": batch["image"], "masks": batch["mask"], "tokens": tokens})
+    return float(masked_l1(outputs["generated"], batch["image"], batch["mask"]))
+
+
+def test_compiled_step_overfits_one_batch_using_the_captions(setup):
+    setup["reset"]()
+    task, batch = setup["task"], setup["batch"]
+    losses = [setup["compiled"](batch, tf.constant([step, 0])) for step in range(80)]
+    assert all(np.isfinite(float(v)) for loss in losses for v in loss.values())
+    hole = [float(loss["hole_l1"]) for loss in losses]
+    # The L1 in the holes (whole hidden objects) falls at least 3x (about 5x seen).
+    assert hole[-1] < hole[0] / 3, hole
+    # It relies on the caption: each example with another example's caption does worse (about 1.3x seen).
+    with_captions = _hole_l1(task, batch, batch["tokens"])
+    with_other_captions = _hole_l1(task, batch, tf.roll(batch["tokens"], 1, axis=0))
+    assert with_other_captions > 1.1 * with_captions, (with_captions, with_other_captions)
+
+
+def test_eager_and_compiled_steps_agree(setup):
+    task = setup["task"]
+    eager_step = lambda batch, seed: setup["steps"].train_step(task, setup["optimizers"], batch, seed, setup["hparams"])  # noqa: E731
+    runs = []
+    for step_function in (eager_step, setup["compiled"]):
+        setup["reset"]()
+        losses = [step_function(setup["batch"], tf.constant([step, 0])) for step in range(2)]
+        runs.append(([{k: float(v) for k, v in loss.items()} for loss in losses], task.generator.get_weights()))
+    (eager_losses, eager_weights), (compiled_losses, compiled_weights) = runs
+    for eager, compiled in zip(eager_losses, compiled_losses):
+        for key in eager:
+            assert compiled[key] == pytest.approx(eager[key], rel=1e-4, abs=1e-6), key
+    for eager, compiled in zip(eager_weights, compiled_weights):
+        np.testing.assert_allclose(compiled, eager, rtol=1e-3, atol=1e-5)
+
+
+def test_step_without_text_path_or_captions(setup):
+    steps, batch = setup["steps"], setup["batch"]
+    task = zoo.build("cgan_inpaint_tiny", use_text=False)
+    groups = steps.optimizer_groups(task)
+    optimizers = {name: keras.optimizers.Adam(1e-3) for name in groups}
+    losses = steps.train_step(task, optimizers, {"image": batch["image"], "mask": batch["mask"]},
+                              tf.constant([0, 0]), steps.hparams)
+    assert set(losses) >= {"generator_loss", "discriminator_loss", "hole_l1", "valid_l1"}
+    assert all(np.isfinite(float(v)) for v in losses.values())
