@@ -1,4 +1,4 @@
-"""The `cgan_t2i` training step: matching-aware discriminator, then generator.
+"""The `cgan_t2i` training step: a matching-aware discriminator and the generator, updated together.
 
 The discriminator sees three pairs: real image + its caption (real), real image +
 another example's caption (fake: GAN-CLS), generated image + its caption (fake).
@@ -11,7 +11,7 @@ frozen, e.g. after pretraining: hparam `train_text_encoder=False`).
 import tensorflow as tf
 
 from zoo.training.steps import FamilySteps, register_steps
-from zoo.training.steps.common import apply_gradients, mismatched, split_seed
+from zoo.training.steps.common import apply_together, mismatched, split_seed
 
 HPARAMS = {
     "loss": "hinge",  # or "non_saturating"
@@ -73,43 +73,42 @@ def _noise(task, batch_size, seed):
 
 
 def train_step(task, optimizers, batch, seed, hparams):
-    """One discriminator step and one generator step on `batch`; returns the losses."""
+    """One simultaneous discriminator and generator update on `batch`; returns the losses.
+
+    One generator pass serves both losses: the discriminator's gradient ignores the
+    generator, and the generator's flows through the discriminator's fake logits.
+    Both updates are applied together (or both skipped on a mixed-precision overflow).
+    """
     images, tokens = batch["image"], batch["tokens"]
-    batch_size = images.shape[0]
-    d_seed, g_seed = split_seed(seed, 2)
-    text_variables = task.text_encoder.trainable_variables if hparams["train_text_encoder"] else []
-    # === Discriminator ===
-    d_variables = task.discriminator.trainable_variables + text_variables
-    with tf.GradientTape() as tape:
+    noise, condition_noise = _noise(task, images.shape[0], seed)
+    train_text = hparams["train_text_encoder"]
+    d_variables = task.discriminator.trainable_variables + (task.text_encoder.trainable_variables if train_text else [])
+    g_variables = task.generator.trainable_variables
+    with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
         sentence = task.text_encoder(tokens, training=True)["sentence"]
-        if not hparams["train_text_encoder"]:
+        if not train_text:
             sentence = tf.stop_gradient(sentence)
-        noise, condition_noise = _noise(task, batch_size, d_seed)
-        fake = task.generator({"noise": noise, "sentence": tf.stop_gradient(sentence),
-                               "condition_noise": condition_noise}, training=True)["images"]
+        fixed_sentence = tf.stop_gradient(sentence)
+        outputs = task.generator({"noise": noise, "sentence": fixed_sentence, "condition_noise": condition_noise},
+                                 training=True)
         real_logits = task.discriminator({"images": images, "sentence": sentence}, training=True)
         mismatch_logits = task.discriminator({"images": images, "sentence": mismatched(sentence)}, training=True)
-        fake_logits = task.discriminator({"images": tf.stop_gradient(fake), "sentence": sentence}, training=True)
+        fake_logits = task.discriminator({"images": outputs["images"], "sentence": fixed_sentence}, training=True)
         real_loss, fake_loss = _discriminator_loss(
             real_logits, mismatch_logits, fake_logits, hparams["loss"], hparams["mismatch_weight"])
         penalty = _penalties(task, images, sentence, hparams)
         d_loss = real_loss + fake_loss + penalty
-    apply_gradients(optimizers["discriminator"], tape, d_loss, d_variables)
-    # === Generator ===
-    g_variables = task.generator.trainable_variables
-    with tf.GradientTape() as tape:
-        sentence = tf.stop_gradient(task.text_encoder(tokens, training=False)["sentence"])
-        noise, condition_noise = _noise(task, batch_size, g_seed)
-        outputs = task.generator({"noise": noise, "sentence": sentence, "condition_noise": condition_noise},
-                                 training=True)
-        fake_logits = task.discriminator({"images": outputs["images"], "sentence": sentence}, training=True)
         adversarial = _generator_adversarial(fake_logits, hparams["loss"])
         kl = kl_divergence(outputs["mean"], outputs["log_variance"])
         g_loss = adversarial + hparams["kl_weight"] * kl
-    apply_gradients(optimizers["generator"], tape, g_loss, g_variables)
+    applied = apply_together([
+        (optimizers["discriminator"], d_tape, d_loss, d_variables),
+        (optimizers["generator"], g_tape, g_loss, g_variables),
+    ])
     return {"d_loss": d_loss, "d_real": real_loss, "d_fake": fake_loss, "d_penalty": penalty,
             "g_loss": g_loss, "g_adversarial": adversarial, "kl": kl,
-            "real_minus_mismatch": tf.reduce_mean(real_logits - mismatch_logits)}
+            "real_minus_mismatch": tf.reduce_mean(real_logits - mismatch_logits),
+            "applied": tf.cast(applied, tf.float32)}
 
 
 def optimizer_groups(task):

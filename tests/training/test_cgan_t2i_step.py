@@ -1,0 +1,75 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo
+from zoo.training.steps import cgan_t2i as step_module
+from zoo.training.steps import get_steps
+from zoo.training.steps.common import apply_together
+
+
+def _setup(precision_wrapper=None):
+    keras.utils.set_random_seed(0)
+    task = zoo.build("cgan_t2i_tiny").build_all()
+    steps = get_steps("cgan_t2i")
+    optimizers = {}
+    for group, variables in steps.optimizer_groups(task).items():
+        optimizer = keras.optimizers.Adam(2e-3, beta_1=0.0, beta_2=0.9)
+        if precision_wrapper:
+            optimizer = precision_wrapper(optimizer)
+        optimizer.build(variables)
+        optimizers[group] = optimizer
+    batch = next(iter(zoo.data.load("shapes", split="validation", batch_size=8, image_size=32, masks=None)))
+    return task, steps, optimizers, {"image": batch["image"], "tokens": batch["tokens"]}
+
+
+def test_compiled_step_overfits_one_batch():
+    """With the generator held still, the discriminator overfits one fixed batch.
+
+    (Held still because a generator that learns keeps the discriminator's loss near
+    its equilibrium, which is what a GAN should do, and says nothing about fitting.)
+    """
+    task, steps, optimizers, batch = _setup()
+    optimizers["generator"].learning_rate.assign(0.0)
+    hparams = {**steps.hparams, "mismatch_weight": 0.0}
+    step = tf.function(lambda b, s: steps.train_step(task, optimizers, b, s, hparams), jit_compile=True)
+    first = step(batch, tf.constant([0, 0]))
+    for i in range(1, 60):
+        last = step(batch, tf.constant([0, i]))
+    assert float(last["d_loss"]) < float(first["d_loss"]) / 4, (float(first["d_loss"]), float(last["d_loss"]))
+    assert float(last["applied"]) == 1.0
+
+
+def test_eager_and_compiled_steps_agree_without_noise(monkeypatch):
+    def zero_noise(task, batch_size, seed):
+        return tf.zeros([batch_size, task.config.noise_dim]), tf.zeros([batch_size, task.config.condition_dim])
+
+    monkeypatch.setattr(step_module, "_noise", zero_noise)
+    results = []
+    for compiled in (False, True):
+        task, steps, optimizers, batch = _setup()
+        fn = lambda b, s: steps.train_step(task, optimizers, b, s, steps.hparams)  # noqa: E731
+        fn = tf.function(fn, jit_compile=True) if compiled else fn
+        losses = fn(batch, tf.constant([0, 0]))
+        second = fn(batch, tf.constant([0, 1]))  # sees the first update's weights
+        results.append({k: float(v) for k, v in {**losses, **{f"next_{k}": v for k, v in second.items()}}.items()})
+    for key in results[0]:
+        np.testing.assert_allclose(results[1][key], results[0][key], rtol=1e-3, atol=1e-4, err_msg=key)
+
+
+def test_overflow_skips_both_optimizers_together():
+    task, steps, optimizers, batch = _setup(keras.optimizers.LossScaleOptimizer)
+    d_vars, g_vars = steps.optimizer_groups(task)["discriminator"], steps.optimizer_groups(task)["generator"]
+    before = [v.numpy().copy() for v in d_vars + g_vars]
+    scales = [float(o.dynamic_scale) for o in optimizers.values()]
+    with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
+        d_loss = tf.reduce_sum(task.discriminator({"images": batch["image"], "sentence": tf.zeros([8, 16])}))
+        g_loss = tf.reduce_sum(task.generator({"noise": tf.zeros([8, 8]), "sentence": tf.zeros([8, 16]),
+                                               "condition_noise": tf.zeros([8, 8])})["images"]) * np.inf
+    applied = apply_together([(optimizers["discriminator"], d_tape, d_loss, d_vars),
+                              (optimizers["generator"], g_tape, g_loss, g_vars)])
+    assert not bool(applied)
+    for old, new in zip(before, [v.numpy() for v in d_vars + g_vars]):
+        np.testing.assert_array_equal(old, new)  # the finite discriminator update was skipped too
+    assert [float(o.dynamic_scale) for o in optimizers.values()] == [s / 2 for s in scales]
