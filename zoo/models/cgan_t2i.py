@@ -158,19 +158,32 @@ class CGANText2Image(Task):
             training=training,
         )
 
-    def sample_noise(self, batch_size, seed=None):
-        """Generator noise and conditioning noise, from numpy so a seed means the same everywhere."""
-        rng = np.random.default_rng(seed)
-        noise = rng.standard_normal((batch_size, self.config.noise_dim)).astype(np.float32)
-        condition_noise = rng.standard_normal((batch_size, self.config.condition_dim)).astype(np.float32)
-        return noise, condition_noise
+    def noise_from_seeds(self, seeds):
+        """Generator and conditioning noise [N, D] from int64 seeds [N]: one seed, one sample, in graph."""
+        width = self.config.noise_dim + self.config.condition_dim
+
+        def one(seed):
+            return tf.random.stateless_normal([width], seed=tf.stack([seed, tf.constant(0, tf.int64)]))
+
+        both = tf.map_fn(one, tf.cast(seeds, tf.int64), fn_output_signature=tf.float32)
+        return both[:, : self.config.noise_dim], both[:, self.config.noise_dim:]
+
+    def images_from_tokens(self, tokens, seeds):
+        """Float images in [-1, 1] for token ids [N, L] and int64 seeds [N] (used by serving too)."""
+        noise, condition_noise = self.noise_from_seeds(seeds)
+        return self({"tokens": tokens, "noise": noise, "condition_noise": condition_noise})["images"]
 
     def generate(self, captions, seed=None):
-        """Images (uint8 [N, S, S, 3]) for captions (str or list of str); a seed repeats them."""
+        """Images (uint8 [N, S, S, 3]) for captions (str or list of str).
+
+        Caption i uses seed `seed + i`, the same seeds the exported `seeded` signature
+        takes, so a seed gives the same image here and from TF Serving.
+        """
         tokens = self.tokenize(captions)
-        noise, condition_noise = self.sample_noise(int(tokens.shape[0]), seed)
-        outputs = self({"tokens": tokens, "noise": noise, "condition_noise": condition_noise})
-        return to_uint8(outputs["images"])
+        if seed is None:
+            seed = int(np.random.default_rng().integers(2**31))
+        seeds = tf.range(tokens.shape[0], dtype=tf.int64) + int(seed)
+        return to_uint8(self.images_from_tokens(tokens, seeds))
 
 
 def _builder(defaults):
