@@ -112,7 +112,8 @@ class AttentionLSTMCell(keras.layers.Layer):
         # The paper's gate beta: the decoder decides how much it relies on the image at this word.
         self.context_gate = None
         self.lstm = keras.layers.LSTMCell(units, name="lstm")
-        self.output_head = keras.layers.Dense(vocabulary_size, name="output_head")
+        # float32 logits under mixed precision: the softmax over the vocabulary needs the range.
+        self.output_head = keras.layers.Dense(vocabulary_size, name="output_head", dtype="float32")
 
     def build(self, input_shape):
         embedded_shape, _, _, grid_shape, _ = input_shape
@@ -188,8 +189,8 @@ class TeacherForcedDecoding(keras.layers.Layer):
 
         # A loop rather than an unrolled graph: unrolling 23 steps made XLA compile ~3x slower.
         batch = tf.shape(embedded)[0]
-        no_logits = tf.zeros([batch, self.cell.vocabulary_size], hidden.dtype)
-        no_attention = tf.zeros([batch, grid.shape[1]], hidden.dtype)
+        no_logits = tf.zeros([batch, self.cell.vocabulary_size], self.cell.output_head.compute_dtype)
+        no_attention = tf.zeros([batch, grid.shape[1]], self.cell.compute_dtype)
         logits, attention, _, _ = tf.scan(
             step, tf.transpose(embedded, [1, 0, 2]), initializer=[no_logits, no_attention, hidden, cell]
         )
@@ -387,7 +388,7 @@ class Captioner(Task):
         # A caption never continues with padding or a second [START]; [END] is how it stops.
         forbidden = tf.one_hot([PAD_ID, START_ID], len(self.vocabulary), on_value=_IMPOSSIBLE, dtype=tf.float32)
         log_probs += tf.reduce_sum(forbidden, axis=0)
-        return log_probs, outputs["attention"], outputs["hidden"], outputs["cell"]
+        return log_probs, tf.cast(outputs["attention"], tf.float32), outputs["hidden"], outputs["cell"]
 
     def greedy_decode(self, images):
         """Greedy decoding in graph: the likeliest word at each step until [END].
