@@ -21,6 +21,7 @@ TASKS = (
     "image-to-image",
     "inpainting",
     "image-classification",
+    "text-image-matching",
 )
 
 

@@ -4,7 +4,9 @@ import importlib
 
 from zoo.models.base import Task, TaskConfig  # noqa: F401
 
-FAMILY_MODULES = ("cgan_t2i", "cgan_i2i", "cgan_inpaint", "captioner", "cvae_t2i", "regression_t2i", "shapes_probe")
+FAMILY_MODULES = (
+    "cgan_t2i", "cgan_i2i", "cgan_inpaint", "captioner", "cvae_t2i", "regression_t2i", "shapes_probe", "matcher",
+)
 
 for _module in FAMILY_MODULES:
     try:

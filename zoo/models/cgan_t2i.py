@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from zoo.layers import ConditioningAugmentation, FiLM, TileText
 from zoo.models.base import Task, TaskConfig, to_uint8
+from zoo.models.matcher import MatcherConfig, build_image_encoder, build_text_projection
 from zoo.registry import register_model
 
 
@@ -28,6 +29,12 @@ class CGANText2ImageConfig(TaskConfig):
     max_channels: int = 128
     discriminator_head: str = "concat"  # or "projection"
     spectral_norm: bool = True
+    # A frozen, pretrained `matcher` (image encoder + text projection) that scores how well
+    # generated images match their captions (AttnGAN's DAMSM loss); see the recipe.
+    use_matcher: bool = False
+    matcher_channels: int = 16
+    matcher_max_channels: int = 128
+    matcher_embedding_size: int = 128
 
     def __post_init__(self):
         if self.image_size not in (32, 64, 128, 256):
@@ -140,9 +147,19 @@ class CGANText2Image(Task):
         text_dim = self.text_encoder.feature_dim
         self.generator = build_generator(self.config, text_dim)
         self.discriminator = build_discriminator(self.config, text_dim)
+        if self.config.use_matcher:
+            matcher_config = MatcherConfig(
+                image_size=self.config.image_size, channels=self.config.matcher_channels,
+                max_channels=self.config.matcher_max_channels, embedding_size=self.config.matcher_embedding_size)
+            self.image_encoder = build_image_encoder(matcher_config)
+            self.text_projection = build_text_projection(matcher_config, text_dim)
 
     def networks(self):
-        return {"text_encoder": self.text_encoder, "generator": self.generator, "discriminator": self.discriminator}
+        networks = {"text_encoder": self.text_encoder, "generator": self.generator,
+                    "discriminator": self.discriminator}
+        if self.config.use_matcher:
+            networks.update(image_encoder=self.image_encoder, text_projection=self.text_projection)
+        return networks
 
     def example_inputs(self, batch_size=2):
         return {

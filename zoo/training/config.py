@@ -39,7 +39,7 @@ class TrainConfig:
     progress: bool = True
     model_overrides: dict = dataclasses.field(default_factory=dict)
     hparams: dict = dataclasses.field(default_factory=dict)
-    text_encoder_from: str = None  # a workdir whose trained text encoder this run starts from
+    init_from: str = None  # a workdir whose trained text encoder (and matcher networks) this run starts from
 
     def __post_init__(self):
         if self.precision not in PRECISIONS:

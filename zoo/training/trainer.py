@@ -56,8 +56,8 @@ class Trainer:
         with self.strategy.scope():
             self.task = zoo.build(config.model, **config.model_overrides)
             self.task.build_all()
-            if config.text_encoder_from:
-                self._load_text_encoder(config.text_encoder_from)
+            if config.init_from and not resume:
+                self._initialise_from(config.init_from)
             self.steps = get_steps(self.task.family)
             self.hparams = self._hparams()
             self.optimizers = self._make_optimizers()
@@ -105,14 +105,17 @@ class Trainer:
             optimizers[group] = optimizer
         return optimizers
 
-    def _load_text_encoder(self, workdir):
+    def _initialise_from(self, workdir):
+        """Start from another run's text encoder and, where both have them, its matcher networks."""
         latest = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
         if latest is None:
-            raise FileNotFoundError(f"text_encoder_from: no checkpoint in {workdir!r}.")
-        # Only the text encoder's branch of the other run's object graph is read.
-        partial = tf.train.Checkpoint(task=tf.train.Checkpoint(text_encoder=self.task.text_encoder))
+            raise FileNotFoundError(f"init_from: no checkpoint in {workdir!r}.")
+        shared = {name: network for name, network in self.task.networks().items()
+                  if name in ("text_encoder", "image_encoder", "text_projection")}
+        # Only these branches of the other run's object graph are read.
+        partial = tf.train.Checkpoint(task=tf.train.Checkpoint(**shared))
         partial.restore(latest).expect_partial().assert_existing_objects_matched()
-        log.info("text encoder initialised from %s", latest)
+        log.info("initialised %s from %s", ", ".join(sorted(shared)), latest)
 
     def _restore(self):
         latest = self.manager.latest_checkpoint

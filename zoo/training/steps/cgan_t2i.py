@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from zoo.training.steps import FamilySteps, register_steps
 from zoo.training.steps.common import apply_together, mismatched, split_seed
+from zoo.training.steps.matcher import contrastive_loss
 
 HPARAMS = {
     "loss": "hinge",  # or "non_saturating"
@@ -21,6 +22,8 @@ HPARAMS = {
     "r1_weight": 0.0,
     "kl_weight": 1.0,
     "train_text_encoder": True,
+    "matching_weight": 0.0,  # DAMSM-style loss through the frozen matcher (needs model use_matcher)
+    "matching_scale": 10.0,  # inverse temperature of that loss
 }
 
 
@@ -65,6 +68,18 @@ def _penalties(task, images, sentence, hparams):
     return penalty
 
 
+def _matching_loss(task, images, sentence, hparams):
+    """Contrastive loss of generated images against the batch's captions, in the frozen matcher's space."""
+    if not hparams["matching_weight"]:
+        return tf.constant(0.0)
+    if not task.config.use_matcher:
+        raise ValueError("hparams.matching_weight needs a model built with use_matcher=True (model.use_matcher=true).")
+    image_embedding = task.image_encoder(images, training=False)
+    text_embedding = tf.stop_gradient(task.text_projection(sentence, training=False))
+    logits = hparams["matching_scale"] * tf.matmul(image_embedding, text_embedding, transpose_b=True)
+    return contrastive_loss(tf.cast(logits, tf.float32))
+
+
 def _noise(task, batch_size, seed):
     noise_seed, condition_seed = split_seed(seed, 2)
     noise = tf.random.stateless_normal([batch_size, task.config.noise_dim], noise_seed)
@@ -100,13 +115,14 @@ def train_step(task, optimizers, batch, seed, hparams):
         d_loss = real_loss + fake_loss + penalty
         adversarial = _generator_adversarial(fake_logits, hparams["loss"])
         kl = kl_divergence(outputs["mean"], outputs["log_variance"])
-        g_loss = adversarial + hparams["kl_weight"] * kl
+        matching = _matching_loss(task, outputs["images"], fixed_sentence, hparams)
+        g_loss = adversarial + hparams["kl_weight"] * kl + hparams["matching_weight"] * matching
     applied = apply_together([
         (optimizers["discriminator"], d_tape, d_loss, d_variables),
         (optimizers["generator"], g_tape, g_loss, g_variables),
     ])
     return {"d_loss": d_loss, "d_real": real_loss, "d_fake": fake_loss, "d_penalty": penalty,
-            "g_loss": g_loss, "g_adversarial": adversarial, "kl": kl,
+            "g_loss": g_loss, "g_adversarial": adversarial, "kl": kl, "matching": matching,
             "real_minus_mismatch": tf.reduce_mean(real_logits - mismatch_logits),
             "applied": tf.cast(applied, tf.float32)}
 
