@@ -100,7 +100,9 @@ def test_compiled_step_overfits_one_batch_using_the_captions(setup):
 
 def test_eager_and_compiled_steps_agree(setup):
     task = setup["task"]
-    eager_step = lambda batch, seed: setup["steps"].train_step(task, setup["optimizers"], batch, seed, setup["hparams"])  # noqa: E731
+    def eager_step(batch, seed):
+        return setup["steps"].train_step(task, setup["optimizers"], batch, seed, setup["hparams"])
+
     runs = []
     for step_function in (eager_step, setup["compiled"]):
         setup["reset"]()

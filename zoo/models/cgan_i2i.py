@@ -129,7 +129,9 @@ class CGANImage2Image(Task):
     Plain inputs are label maps: with `input_classes > 0`, class indices (uint8
     [N, S, S, 1], e.g. `shapes`' `label_map`) that the model one-hot encodes;
     with `input_classes = 0`, colour images (uint8 0-255 or float in [-1, 1],
-    e.g. the facades label images).
+    e.g. the facades label images). `call` takes {"inputs": label maps} and,
+    optionally, the dropout masks `dropout_0`... (see `dropout_masks`; default
+    ones, i.e. no dropout) and returns images in [-1, 1].
 
     Args:
         config: a `CGANImage2ImageConfig`.
@@ -173,13 +175,13 @@ class CGANImage2Image(Task):
             return tf.one_hot(tf.cast(inputs[..., 0], tf.int32), self.config.input_classes, dtype=tf.float32)
         return tf.cast(inputs, tf.float32) / 127.5 - 1.0
 
-    def dropout_masks(self, batch_size, seed=None, rate=None):
+    def dropout_masks(self, batch_size, seed=None):
         """The generator's dropout masks: ones when `seed` is None, else drawn from the int32 [2] seed.
 
         Kept units are scaled by 1 / (1 - rate) (inverted dropout), so the
         expected activation equals the activation with masks of ones.
         """
-        rate = self.config.dropout_rate if rate is None else rate
+        rate = self.config.dropout_rate
         shapes = dropout_mask_shapes(self.config)
         if seed is None or rate == 0.0:
             return {name: tf.ones([batch_size, *shape]) for name, shape in shapes.items()}
@@ -192,9 +194,8 @@ class CGANImage2Image(Task):
 
     def call(self, inputs, training=False):
         encoded = self.encode_inputs(inputs["inputs"])
-        batch_size = tf.shape(encoded)[0]
-        masks = {name: inputs[name] for name in dropout_mask_shapes(self.config) if name in inputs}
-        masks = {**self.dropout_masks(batch_size), **masks}
+        masks = self.dropout_masks(tf.shape(encoded)[0])
+        masks.update({name: inputs[name] for name in masks if name in inputs})
         return self.generator({"inputs": encoded, **masks}, training=training)
 
     def check_inputs(self, inputs):
@@ -203,19 +204,22 @@ class CGANImage2Image(Task):
         if not classes:
             return check_images(inputs, size, channels=self.config.input_channels, name="inputs")
         inputs = np.asarray(inputs)
-        if inputs.ndim == 3:
-            inputs = inputs[None]
+        inputs = inputs[None] if inputs.ndim == 3 else inputs
         if inputs.ndim != 4 or inputs.shape[0] == 0:
-            raise ValueError(f"inputs must be a non-empty batch [N, {size}, {size}, 1] of class indices, got shape {inputs.shape}.")
+            raise ValueError(f"inputs must be a non-empty batch [N, {size}, {size}, 1] of class indices, "
+                             f"got shape {inputs.shape}.")
         if inputs.dtype.kind == "f":
             # Float inputs are one-hot (or soft) class maps, as the networks see them.
             if inputs.shape[1:] != (size, size, classes) or inputs.min() < 0 or inputs.max() > 1:
-                raise ValueError(f"Float inputs must be one-hot class maps [N, {size}, {size}, {classes}] in [0, 1], got shape {inputs.shape}.")
+                raise ValueError(f"Float inputs must be one-hot class maps [N, {size}, {size}, {classes}] "
+                                 f"in [0, 1], got shape {inputs.shape}.")
             return tf.constant(inputs, tf.float32)
         if inputs.dtype.kind not in "ui" or inputs.shape[1:] != (size, size, 1):
-            raise ValueError(f"inputs must be integer class indices [N, {size}, {size}, 1], got {inputs.dtype} {inputs.shape}.")
+            raise ValueError(f"inputs must be integer class indices [N, {size}, {size}, 1], "
+                             f"got {inputs.dtype} {inputs.shape}.")
         if inputs.min() < 0 or inputs.max() >= classes:
-            raise ValueError(f"Class indices must be in [0, {classes - 1}], got values in [{inputs.min()}, {inputs.max()}].")
+            raise ValueError(f"Class indices must be in [0, {classes - 1}], "
+                             f"got values in [{inputs.min()}, {inputs.max()}].")
         return self.encode_inputs(inputs)
 
     def translate(self, inputs, seed=None):

@@ -1,13 +1,15 @@
 """`cgan_inpaint`: text-guided inpainting (DeepFill v2 gated convolutions, SN-PatchGAN, text fusion).
 
 Generator: a single-stage encoder-decoder of gated convolutions (Yu et al. 2019)
-on the masked image and its mask, with U-Net skips, dilated gated convolutions
-at the bottleneck, and the caption fused in two ways: FiLM by the sentence
-vector in the bottleneck and decoder blocks, and attention from every bottleneck
-position over the word features. An `object` mask hides a whole object, so only
-the caption says what to paint; a per-example `has_text` flag switches the text
-path off (its contribution is multiplied by 0), so the same network also does
-plain image completion. The output keeps the known pixels exactly:
+on the masked image and its mask (DeepFill v2's coarse network without its
+refinement stage, 3x3 kernels throughout and one convolution per level to fit a
+CPU budget), with U-Net skips, dilated gated convolutions at the bottleneck, and
+the caption fused in two ways: FiLM by the sentence vector in the bottleneck and
+decoder blocks, and attention from every bottleneck position over the word
+features. An `object` mask hides a whole object, so only the caption says what
+to paint; a per-example `has_text` flag switches the text path off (its
+contribution is multiplied by 0), so the same network also does plain image
+completion. The output keeps the known pixels exactly:
 `generated * mask + image * (1 - mask)`.
 
 Discriminator: SN-PatchGAN: spectrally normalized 5x5 stride-2 convolutions on
@@ -50,9 +52,8 @@ class CGANInpaintConfig(TaskConfig):
         if not 1 <= self.discriminator_layers <= 6:
             raise ValueError(f"discriminator_layers must be in 1..6, got {self.discriminator_layers}.")
         if bottleneck_channels(self) % self.attention_heads:
-            raise ValueError(
-                f"attention_heads={self.attention_heads} must divide the bottleneck channels ({bottleneck_channels(self)})."
-            )
+            raise ValueError(f"attention_heads={self.attention_heads} must divide the bottleneck channels "
+                             f"({bottleneck_channels(self)}).")
 
 
 def _level_channels(config, level):
@@ -170,11 +171,9 @@ def build_discriminator(config):
     x = keras.layers.Concatenate(name="image_and_mask")([images, masks])
     for layer in range(config.discriminator_layers):
         filters = min(config.discriminator_channels * 2**layer, 4 * config.discriminator_channels)
-        last = layer == config.discriminator_layers - 1
-        conv = keras.layers.Conv2D(filters, 5, strides=2, padding="same", name=f"down{layer + 1}",
-                                   dtype="float32" if last else None)
+        conv = keras.layers.Conv2D(filters, 5, strides=2, padding="same", name=f"down{layer + 1}")
         x = keras.layers.SpectralNormalization(conv, name=f"down{layer + 1}_sn")(x)
-        if not last:
+        if layer < config.discriminator_layers - 1:  # the last layer's outputs are the logits
             x = keras.layers.LeakyReLU(0.2, name=f"down{layer + 1}_act")(x)
     return keras.Model({"images": images, "masks": masks}, x, name="discriminator")
 
@@ -267,14 +266,16 @@ class CGANInpaint(Task):
         if not isinstance(captions, (list, tuple)):
             raise TypeError(f"captions must be None, a str or a list of str, got {type(captions).__name__}.")
         if len(captions) != batch_size:
-            raise ValueError(f"Got {len(captions)} captions for {batch_size} images; give one per image ('' for none).")
+            raise ValueError(f"Got {len(captions)} captions for {batch_size} images; "
+                             "give one per image ('' for none).")
         has_text = [isinstance(c, str) and bool(python_words(c)) for c in captions]
         written = [c for c, present in zip(captions, has_text) if present or not isinstance(c, str)]
         if written:
             check_captions(written)  # a clear TypeError for anything but strings
         if not self.uses_text:
             if any(has_text):
-                raise ValueError("This model was built with use_text=False and cannot use captions; pass captions=None.")
+                raise ValueError("This model was built with use_text=False and cannot use captions; "
+                                 "pass captions=None.")
             return None, None
         # Captions without words tokenize to [START] [END]; zeroing them makes them "zero text".
         tokens = self.tokenizer(tf.constant([c if present else "" for c, present in zip(captions, has_text)]))
