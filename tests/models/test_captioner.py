@@ -135,7 +135,7 @@ def test_decoding_stops_at_end(images):
     for hypothesis in beams.reshape(-1, model.config.max_length):
         end = list(hypothesis).index(END_ID)
         assert np.all(hypothesis[end + 1:] == PAD_ID)
-        assert np.all(hypothesis[1:end] > END_ID)  # words only: no [PAD] or [START] before [END]
+        assert np.all(hypothesis[1:end] > END_ID)  # words only: no [PAD], [UNK] or [START] before [END]
     assert model.tokenizer.detokenize(greedy["tokens"]).numpy().tolist() == [b"", b"", b""]
 
 
@@ -176,7 +176,7 @@ def test_caption_rejects_bad_images(model, bad, message):
         model.caption(bad)
 
 
-@pytest.mark.parametrize("beam_size", [0, 31, 2.5, "3"])
+@pytest.mark.parametrize("beam_size", [0, 30, 2.5, "3", True])
 def test_caption_rejects_bad_beam_size(model, images, beam_size):
     with pytest.raises(ValueError, match="beam_size"):
         model.caption(images, beam_size=beam_size)

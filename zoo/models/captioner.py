@@ -23,11 +23,13 @@ from keras import ops
 
 from zoo.models.base import Task, TaskConfig, check_images
 from zoo.registry import register_model
-from zoo.text import END_ID, PAD_ID, START_ID
+from zoo.text import END_ID, PAD_ID, START_ID, UNK_ID
 
 # Large negative log-probability for impossible choices; finite so that sums and
 # divisions of scores never produce NaN the way -inf - -inf would.
 _IMPOSSIBLE = -1e9
+# Decoding never emits these: padding, a second [START], or [UNK] (a word the caption cannot show).
+_NEVER_GENERATED = (PAD_ID, UNK_ID, START_ID)
 
 
 @dataclasses.dataclass
@@ -379,14 +381,14 @@ class Captioner(Task):
         return grid, start
 
     def _next_log_probs(self, token, hidden, cell, grid, projected_grid):
-        """Log-probabilities [B, V] of the next word, with [PAD] and [START] ruled out."""
+        """Log-probabilities [B, V] of the next word, with [PAD], [UNK] and [START] ruled out."""
         outputs = self.decoder_step(
             {"token": token, "hidden": hidden, "cell": cell, "grid": grid, "projected_grid": projected_grid},
             training=False,
         )
         log_probs = tf.nn.log_softmax(tf.cast(outputs["logits"], tf.float32), axis=-1)
-        # A caption never continues with padding or a second [START]; [END] is how it stops.
-        forbidden = tf.one_hot([PAD_ID, START_ID], len(self.vocabulary), on_value=_IMPOSSIBLE, dtype=tf.float32)
+        # Only words and [END] may come next; [END] is how a caption stops.
+        forbidden = tf.one_hot(_NEVER_GENERATED, len(self.vocabulary), on_value=_IMPOSSIBLE, dtype=tf.float32)
         log_probs += tf.reduce_sum(forbidden, axis=0)
         return log_probs, tf.cast(outputs["attention"], tf.float32), outputs["hidden"], outputs["cell"]
 
@@ -514,8 +516,8 @@ class Captioner(Task):
         return self._compiled_decoders[beam_size]
 
     def _check_beam_size(self, beam_size):
-        # Every beam needs a distinct first word; [PAD] and [START] are never generated.
-        largest = len(self.vocabulary) - 2
+        # Every beam needs a distinct first word.
+        largest = len(self.vocabulary) - len(_NEVER_GENERATED)
         if isinstance(beam_size, bool) or not isinstance(beam_size, (int, np.integer)) or not 1 <= beam_size <= largest:
             raise ValueError(f"beam_size must be an int in 1..{largest}, got {beam_size!r}.")
         return int(beam_size)
@@ -593,6 +595,6 @@ register_model("captioner", task="image-to-text", description="Show, Attend and 
     _builder({})
 )
 register_model("captioner_tiny", task="image-to-text", description="Tiny captioner for tests (32x32)")(
-    _builder({"image_size": 32, "grid_size": 4, "encoder_channels": 4, "max_channels": 16, "feature_dim": 16,
-              "decoder_units": 32, "attention_units": 16, "embedding_dim": 8, "text_units": 8})
+    _builder({"image_size": 32, "grid_size": 4, "encoder_channels": 4, "max_channels": 8, "feature_dim": 16,
+              "decoder_units": 16, "attention_units": 16, "embedding_dim": 8, "text_units": 8})
 )
