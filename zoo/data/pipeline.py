@@ -90,7 +90,7 @@ def _render_one(split, index, position, seed, image_size, masks):
 
 
 # === real data ===
-def _square_resize(image, image_size, method="bilinear"):
+def square_resize(image, image_size, method="bilinear"):
     """Centre-crop to a square, then resize: the usual recipe for captioning photos."""
     shape = tf.shape(image)
     side = tf.minimum(shape[0], shape[1])
@@ -115,9 +115,9 @@ def _real_examples(name, split, path, image_size, **options):
 
     def resize(example):
         out = dict(example)
-        out["image"] = _square_resize(example["image"], image_size)
+        out["image"] = square_resize(example["image"], image_size)
         if "label_map" in example:
-            out["label_map"] = _square_resize(example["label_map"], image_size, method="nearest")
+            out["label_map"] = square_resize(example["label_map"], image_size, method="nearest")
         out["mask"] = tf.zeros([image_size, image_size, 1], tf.uint8)
         return out
 
@@ -131,7 +131,7 @@ def _tfds_examples(name, split, data_dir, image_size):
 
     def resize(example):
         out = dict(example)
-        out["image"] = _square_resize(example["image"], image_size)
+        out["image"] = square_resize(example["image"], image_size)
         out["mask"] = tf.zeros([image_size, image_size, 1], tf.uint8)
         return out
 

@@ -7,6 +7,8 @@ tensorflow-text `Tokenizer`, so a SavedModel takes plain caption strings.
 
 import tensorflow as tf
 
+from zoo.data.pipeline import square_resize
+
 
 def to_uint8_tensor(images):
     return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
@@ -40,7 +42,48 @@ class TextToImageServing(tf.Module):
         return {"serving_default": self.serving_default, "seeded": self.seeded}
 
 
-SERVING_MODULES = {"text-to-image": TextToImageServing}
+class ImageToTextServing(tf.Module):
+    """`serving_default(images: encoded JPEG/PNG strings)` and `pixels(images: uint8)` -> captions, scores.
+
+    Images of any size are centre-cropped to a square and resized to the model's size,
+    as the training pipeline does; captions come from beam search (`beam_size`).
+    """
+
+    def __init__(self, task, beam_size=3):
+        super().__init__(name="image_to_text")
+        self.task = task
+        self.tokenizer = task.tokenizer
+        self.beam_size = beam_size
+        self.serving_default = tf.function(
+            self._from_encoded, input_signature=[tf.TensorSpec([None], tf.string, name="images")])
+        self.pixels = tf.function(
+            self._from_pixels, input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")])
+
+    def _prepare(self, image):
+        return from_uint8_tensor(square_resize(image, self.task.config.image_size))
+
+    def _from_encoded(self, images):
+        size = self.task.config.image_size
+        decoded = tf.map_fn(
+            lambda data: self._prepare(tf.io.decode_image(data, channels=3, expand_animations=False)),
+            images, fn_output_signature=tf.TensorSpec([size, size, 3], tf.float32))
+        return self._caption(decoded)
+
+    def _from_pixels(self, images):
+        return self._caption(tf.map_fn(self._prepare, images, fn_output_signature=tf.float32))
+
+    def _caption(self, images):
+        if self.beam_size == 1:
+            result = self.task.greedy_decode(images)
+        else:
+            result = {k: v[:, 0] for k, v in self.task.beam_search(images, self.beam_size).items()}
+        return {"captions": self.tokenizer.detokenize(result["tokens"]), "scores": result["scores"]}
+
+    def signatures(self):
+        return {"serving_default": self.serving_default, "pixels": self.pixels}
+
+
+SERVING_MODULES = {"text-to-image": TextToImageServing, "image-to-text": ImageToTextServing}
 
 
 def serving_module(task):
