@@ -8,6 +8,7 @@ tensorflow-text `Tokenizer`, so a SavedModel takes plain caption strings.
 import tensorflow as tf
 
 from zoo.data.pipeline import square_resize
+from zoo.text import END_ID
 
 
 def to_uint8_tensor(images):
@@ -83,7 +84,63 @@ class ImageToTextServing(tf.Module):
         return {"serving_default": self.serving_default, "pixels": self.pixels}
 
 
-SERVING_MODULES = {"text-to-image": TextToImageServing, "image-to-text": ImageToTextServing}
+class InpaintingServing(tf.Module):
+    """`serving_default(images, masks, captions)` -> `images` uint8; known pixels returned unchanged.
+
+    Masks are uint8 [N, H, W, 1], nonzero = hole; an empty caption means no text (plain
+    completion). A model built without a text path ignores the captions.
+    """
+
+    def __init__(self, task):
+        super().__init__(name="inpainting")
+        self.task = task
+        self.tokenizer = task.tokenizer if task.uses_text else None
+        size = task.config.image_size
+        self.serving_default = tf.function(self._inpaint, input_signature=[
+            tf.TensorSpec([None, size, size, 3], tf.uint8, name="images"),
+            tf.TensorSpec([None, size, size, 1], tf.uint8, name="masks"),
+            tf.TensorSpec([None], tf.string, name="captions"),
+        ])
+
+    def _inpaint(self, images, masks, captions):
+        holes = tf.cast(masks > 0, tf.float32)
+        inputs = {"images": from_uint8_tensor(images), "masks": holes}
+        if self.tokenizer is not None:
+            tokens = self.tokenizer(captions)
+            has_words = tf.reduce_any(tokens > END_ID, axis=-1)
+            inputs["tokens"] = tokens * tf.cast(has_words, tf.int32)[:, None]
+            inputs["has_text"] = tf.cast(has_words, tf.float32)[:, None]
+        generated = to_uint8_tensor(self.task.complete(inputs)["generated"])
+        # Composited in uint8 so that known pixels come back bit for bit.
+        return {"images": tf.where(masks > 0, generated, images)}
+
+    def signatures(self):
+        return {"serving_default": self.serving_default}
+
+
+class ImageToImageServing(tf.Module):
+    """`serving_default(inputs: uint8 label maps [N, S, S, C])` -> `images` uint8 [N, S, S, 3]."""
+
+    def __init__(self, task):
+        super().__init__(name="image_to_image")
+        self.task = task
+        size = task.config.image_size
+        self.serving_default = tf.function(self._translate, input_signature=[
+            tf.TensorSpec([None, size, size, task.config.input_channels], tf.uint8, name="inputs")])
+
+    def _translate(self, inputs):
+        return {"images": to_uint8_tensor(self.task({"inputs": inputs}))}
+
+    def signatures(self):
+        return {"serving_default": self.serving_default}
+
+
+SERVING_MODULES = {
+    "text-to-image": TextToImageServing,
+    "image-to-text": ImageToTextServing,
+    "inpainting": InpaintingServing,
+    "image-to-image": ImageToImageServing,
+}
 
 
 def serving_module(task):

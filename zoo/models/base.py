@@ -109,6 +109,12 @@ class Task(keras.Model):
     def from_config(cls, config):
         return cls(config=cls.config_class(**config["config"]), vocabulary=Vocabulary(config["vocabulary"]))
 
+    @property
+    def _default_save_signature(self):
+        # Keras would trace `call` with one float dtype for every input; tasks take dicts of
+        # mixed dtypes, so their serving signatures come from zoo.export instead.
+        return None
+
     def build_all(self):
         """Build every network by running `call` once on example inputs."""
         self(self.example_inputs(1), training=False)
