@@ -39,6 +39,8 @@ register_steps(
         train_step=train_step,
         optimizer_groups=optimizer_groups,
         hparams=HPARAMS,
+        # Not a GAN: the usual Adam momentum (beta_1 = 0.9) rather than the GAN default of 0.5.
+        optimizer_defaults={"learning_rate": 1e-3, "beta_1": 0.9},
         dataset_options={"masks": None},
     )
 )
