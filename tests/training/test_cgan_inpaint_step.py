@@ -1,7 +1,8 @@
 """cgan_inpaint training step: registration, caption dropout, overfitting with the caption, eager == compiled.
 
 The step is compiled once per module (an XLA compile takes most of this file's
-time) and shared by the tests, which reset weights and optimizer state first.
+time) and shared by the tests, which reset weights and optimizer state first
+(`ResettableStep`).
 The fixed batch uses `object` masks: each hides a whole object, so only the
 caption tells what to paint.
 """
@@ -12,6 +13,7 @@ import pytest
 import tensorflow as tf
 
 import zoo
+from tests.training.resettable_step import ResettableStep, assert_runs_agree
 from zoo.training.steps import get_steps
 from zoo.training.steps.cgan_inpaint import caption_flags, masked_l1
 
@@ -28,24 +30,8 @@ def setup():
     batch = next(iter(zoo.data.load("shapes", split="train", batch_size=8, image_size=32, num_examples=8,
                                     shuffle=False, masks="object")))
     batch = {key: batch[key] for key in NUMERIC_KEYS}  # strings cannot enter an XLA step
-    groups = steps.optimizer_groups(task)
-    optimizers = {name: keras.optimizers.Adam(3e-3, beta_1=0.5) for name in groups}
-    for name, variables in groups.items():
-        optimizers[name].build(variables)  # before the compiled step: XLA cannot create variables
-    compiled = tf.function(
-        lambda batch, seed: steps.train_step(task, optimizers, batch, seed, hparams), jit_compile=True
-    )
-    initial_weights = task.get_weights()
-    initial_slots = {name: [v.numpy() for v in opt.variables] for name, opt in optimizers.items()}
-
-    def reset():
-        task.set_weights(initial_weights)
-        for name, opt in optimizers.items():
-            for variable, value in zip(opt.variables, initial_slots[name]):
-                variable.assign(value)
-
-    return {"steps": steps, "hparams": hparams, "task": task, "batch": batch, "optimizers": optimizers,
-            "compiled": compiled, "reset": reset}
+    return {"steps": steps, "task": task, "batch": batch,
+            "harness": ResettableStep(task, steps, hparams, learning_rate=3e-3)}
 
 
 def test_steps_are_registered(setup):
@@ -85,9 +71,9 @@ def _hole_l1(task, batch, tokens):
 
 
 def test_compiled_step_overfits_one_batch_using_the_captions(setup):
-    setup["reset"]()
-    task, batch = setup["task"], setup["batch"]
-    losses = [setup["compiled"](batch, tf.constant([step, 0])) for step in range(80)]
+    harness, task, batch = setup["harness"], setup["task"], setup["batch"]
+    harness.reset()
+    losses = [harness.compiled(batch, tf.constant([step, 0])) for step in range(80)]
     assert all(np.isfinite(float(v)) for loss in losses for v in loss.values())
     hole = [float(loss["hole_l1"]) for loss in losses]
     # The L1 in the holes (whole hidden objects) falls at least 3x (about 5x seen).
@@ -99,21 +85,7 @@ def test_compiled_step_overfits_one_batch_using_the_captions(setup):
 
 
 def test_eager_and_compiled_steps_agree(setup):
-    task = setup["task"]
-    def eager_step(batch, seed):
-        return setup["steps"].train_step(task, setup["optimizers"], batch, seed, setup["hparams"])
-
-    runs = []
-    for step_function in (eager_step, setup["compiled"]):
-        setup["reset"]()
-        losses = [step_function(setup["batch"], tf.constant([step, 0])) for step in range(2)]
-        runs.append(([{k: float(v) for k, v in loss.items()} for loss in losses], task.generator.get_weights()))
-    (eager_losses, eager_weights), (compiled_losses, compiled_weights) = runs
-    for eager, compiled in zip(eager_losses, compiled_losses):
-        for key in eager:
-            assert compiled[key] == pytest.approx(eager[key], rel=1e-4, abs=1e-6), key
-    for eager, compiled in zip(eager_weights, compiled_weights):
-        np.testing.assert_allclose(compiled, eager, rtol=1e-3, atol=1e-5)
+    assert_runs_agree(setup["harness"].run_both(setup["batch"]))
 
 
 def test_step_without_text_path_or_captions(setup):
