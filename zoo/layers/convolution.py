@@ -91,8 +91,6 @@ def unet_up_block(x, skip, filters, name, dropout_mask=None):
     if dropout_mask is not None:
         x = keras.layers.Multiply(name=f"{name}_dropout")([x, dropout_mask])
     x = keras.layers.ReLU(name=f"{name}_act")(x)
-    if skip is None:
-        return x
     return keras.layers.Concatenate(name=f"{name}_skip")([x, skip])
 
 
