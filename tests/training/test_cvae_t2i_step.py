@@ -50,6 +50,8 @@ def test_compiled_step_overfits_one_batch(batch):
         losses = step(batch, seed(index))
     # The reconstruction of one memorised batch must fall at least 4-fold in 40 steps (about 10-fold seen).
     assert float(losses["reconstruction"]) < float(first["reconstruction"]) / 4
+    # Prior samples decoded with the text (the GSNN term) must learn the batch too.
+    assert float(losses["prior_reconstruction"]) < float(first["prior_reconstruction"]) / 2
     assert float(losses["kl_scale"]) == pytest.approx(hparams["kl_weight"])
     assert np.isfinite(float(losses["kl"])) and float(losses["kl"]) >= 0.0
 
@@ -65,11 +67,21 @@ def test_eager_and_compiled_steps_agree(batch):
     compiled = tf.function(lambda b, s: train_step(compiled_task, compiled_optimizers, b, s, hparams), jit_compile=True)
     eager_losses = train_step(eager_task, eager_optimizers, batch, seed(0), hparams)
     compiled_losses = compiled(batch, seed(0))
-    for key in ("loss", "reconstruction", "kl"):
+    for key in ("loss", "reconstruction", "kl", "prior_reconstruction"):
         np.testing.assert_allclose(float(compiled_losses[key]), float(eager_losses[key]), rtol=1e-4, atol=1e-6)
+    terms = [float(eager_losses[key]) for key in ("reconstruction", "kl", "prior_reconstruction")]
+    np.testing.assert_allclose(float(eager_losses["loss"]), sum(terms), rtol=1e-5)  # kl_weight 1, prior_weight 1
     # The gradients agree too: both updates land on the same weights.
     for eager_weight, compiled_weight in zip(eager_task.get_weights(), compiled_task.get_weights()):
         np.testing.assert_allclose(compiled_weight, eager_weight, rtol=1e-4, atol=1e-5)
+
+
+def test_plain_elbo_without_the_prior_term(batch):
+    task = zoo.build("cvae_t2i_tiny").build_all()
+    hparams = {**HPARAMS, "prior_weight": 0.0, "kl_warmup_steps": 0}
+    losses = train_step(task, build_optimizers(task, 1e-3), batch, seed(0), hparams)
+    assert "prior_reconstruction" not in losses
+    np.testing.assert_allclose(float(losses["loss"]), float(losses["reconstruction"]) + float(losses["kl"]), rtol=1e-5)
 
 
 def test_reconstruction_terms():

@@ -5,9 +5,10 @@ with the sentence vector, to the mean and log-variance of a Gaussian latent.
 Decoder p(x | z, text): the latent and the sentence set a 4x4 grid, then
 upsampling blocks whose features are modulated by them (FiLM) produce the image.
 The prior is N(0, I); the training step maximises the ELBO (a reconstruction term
-and the KL divergence to the prior, optionally warmed up). At sampling time z is
-drawn from the prior, so the text decides the content and z the rest
-(background, jitter).
+and the KL divergence to the prior, optionally warmed up) plus Sohn et al.'s GSNN
+term (decoding prior samples with the caption), so that the decoder reads the
+objects from the text. At sampling time z is drawn from the prior: the text
+decides the content and z the rest (background, jitter).
 """
 
 import dataclasses

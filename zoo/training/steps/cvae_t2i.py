@@ -1,18 +1,25 @@
-"""Training step of `cvae_t2i`: maximise the conditional ELBO.
+"""Training step of `cvae_t2i`: the conditional ELBO, with Sohn et al.'s hybrid objective.
 
-loss = reconstruction(x, decoder(z, text)) + kl_scale * KL(q(z | x, text) || N(0, I)),
-with z = mean + exp(log_variance / 2) * noise and `kl_scale` ramped linearly from 0
-to `kl_weight` over the first `kl_warmup_steps` optimizer iterations (KL warm-up,
-Bowman et al. 2016: without it the decoder can learn to ignore z early on).
-Both terms are per-image sums (over pixels and over latent dimensions), averaged
-over the batch, so that kl_weight = 1 with `reconstruction="gaussian"` is the
-ELBO itself (up to a constant).
+loss = reconstruction(x, decoder(z, text)) + kl_scale * KL(q(z | x, text) || N(0, I))
+       + prior_weight * reconstruction(x, decoder(z_prior, text)),
+with z = mean + exp(log_variance / 2) * noise, z_prior ~ N(0, I), and `kl_scale`
+ramped linearly from 0 to `kl_weight` over the first `kl_warmup_steps` optimizer
+iterations (KL warm-up, Bowman et al. 2016).
+
+The first two terms are the negative ELBO. The third is the GSNN term of Sohn et
+al. 2015 (section 4.2): the encoder sees the image, so the ELBO alone lets z carry
+the objects themselves, and samples from the prior (what `generate` does) then
+ignore the caption; decoding prior samples as well makes the decoder read the
+objects from the text. `prior_weight = 0` gives the plain CVAE.
+The terms are per-image sums (over pixels and over latent dimensions), averaged
+over the batch, so that kl_weight = 1 with `reconstruction="gaussian"` and no
+prior term is the ELBO itself (up to a constant).
 """
 
 import tensorflow as tf
 
 from zoo.training.steps import FamilySteps, register_steps
-from zoo.training.steps.common import apply_gradients
+from zoo.training.steps.common import apply_gradients, split_seed
 
 RECONSTRUCTIONS = ("gaussian", "l1", "l2")
 HPARAMS = {
@@ -20,7 +27,8 @@ HPARAMS = {
     "decoder_std": 0.1,  # the Gaussian likelihood's fixed standard deviation, in [-1, 1] pixel units
     "kl_weight": 1.0,
     "kl_warmup_steps": 2000,  # 0: no warm-up
-    "latent_noise": 1.0,  # scale of the reparameterisation noise; 0 trains on the posterior mean
+    "prior_weight": 1.0,  # weight of the GSNN term (decoding prior samples); 0: the plain ELBO
+    "latent_noise": 1.0,  # scale of the sampled latents (posterior and prior); 0 uses their means
 }
 
 
@@ -58,20 +66,27 @@ def kl_scale(iterations, kl_weight, kl_warmup_steps):
 
 def train_step(task, optimizers, batch, seed, hparams):
     optimizer = optimizers["cvae"]
-    images = batch["image"]
+    images, tokens = batch["image"], batch["tokens"]
     noise_shape = (tf.shape(images)[0], task.config.latent_dim)
-    noise = hparams["latent_noise"] * tf.random.stateless_normal(noise_shape, seed=seed)
+    posterior_seed, prior_seed = split_seed(seed, 2)
+    noise = hparams["latent_noise"] * tf.random.stateless_normal(noise_shape, seed=posterior_seed)
+    prior_latent = hparams["latent_noise"] * tf.random.stateless_normal(noise_shape, seed=prior_seed)
     variables = optimizer_groups(task)["cvae"]
     scale = kl_scale(optimizer.iterations, hparams["kl_weight"], hparams["kl_warmup_steps"])
+    kind, decoder_std = hparams["reconstruction"], hparams["decoder_std"]
     with tf.GradientTape() as tape:
-        outputs = task({"images": images, "tokens": batch["tokens"], "noise": noise}, training=True)
-        reconstruction = reconstruction_loss(
-            images, outputs["reconstruction"], hparams["reconstruction"], hparams["decoder_std"]
-        )
+        outputs = task({"images": images, "tokens": tokens, "noise": noise}, training=True)
+        reconstruction = reconstruction_loss(images, outputs["reconstruction"], kind, decoder_std)
         kl = gaussian_kl(outputs["mean"], outputs["log_variance"])
         loss = reconstruction + scale * kl
+        losses = {"reconstruction": reconstruction, "kl": kl, "kl_scale": scale}
+        if hparams["prior_weight"]:
+            sentence = task.text_encoder(tokens, training=True)["sentence"]
+            sampled = task.decoder({"latent": prior_latent, "sentence": sentence}, training=True)
+            losses["prior_reconstruction"] = reconstruction_loss(images, sampled, kind, decoder_std)
+            loss = loss + hparams["prior_weight"] * losses["prior_reconstruction"]
     apply_gradients(optimizer, tape, loss, variables)
-    return {"loss": loss, "reconstruction": reconstruction, "kl": kl, "kl_scale": scale}
+    return {"loss": loss, **losses}
 
 
 register_steps(
