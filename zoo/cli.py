@@ -75,27 +75,68 @@ def _train(args):
     from zoo.training.config import TrainConfig
     from zoo.training.trainer import Trainer
 
+    if args.recipe:
+        return _train_recipe(args)
+    if not args.name:
+        raise ValueError("zoo train needs a model NAME or --recipe RECIPE.")
     config_path = os.path.join(args.workdir, "config.json")
     if args.resume and os.path.exists(config_path):
         config = TrainConfig.load(config_path)
+        if config.model != args.name:
+            raise ValueError(f"--resume: {args.workdir!r} trains {config.model!r}, not {args.name!r}.")
     else:
         config = TrainConfig(model=args.name, workdir=args.workdir)
-    fields = {"model": args.name, "data": args.data, "data_path": args.data_path, "steps": args.steps,
-              "batch_size": args.batch_size, "precision": args.precision, "strategy": args.strategy}
-    overrides = [f"{k}={v}" for k, v in fields.items() if v is not None and k not in ("model", "data", "data_path", "precision", "strategy")]
-    config = config.with_overrides(overrides)
+    config = _apply_flags(config, args)
+    _fit(Trainer(config, resume=args.resume))
+
+
+def _apply_flags(config, args):
+    flags = {"steps": args.steps, "batch_size": args.batch_size}
+    config = config.with_overrides([f"{k}={v}" for k, v in flags.items() if v is not None])
     for key in ("data", "data_path", "precision", "strategy"):
-        if fields[key] is not None:
-            setattr(config, key, fields[key])
-    if config.model != args.name:
-        raise SystemExit(f"--resume: {args.workdir!r} trains {config.model!r}, not {args.name!r}.")
+        if getattr(args, key) is not None:
+            setattr(config, key, getattr(args, key))
     if args.no_xla:
         config.xla = False
-    config = config.with_overrides(args.set or [])
-    trainer = Trainer(config, resume=args.resume)
+    return config.with_overrides(args.set or [])
+
+
+def _fit(trainer):
     losses = trainer.fit()
+    config = trainer.config
     print(f"step {int(trainer.step_counter)} of {config.steps}; " + ", ".join(f"{k}={v:.4g}" for k, v in losses.items()))
     print(f"checkpoint: {trainer.manager.latest_checkpoint}")
+
+
+def _train_recipe(args):
+    """Each stage in turn; a stage that has checkpoints continues (or is already done)."""
+    import tensorflow as tf
+
+    from zoo.training.recipes import stage_configs
+    from zoo.training.trainer import Trainer
+
+    for stage, config in stage_configs(args.recipe, args.workdir, args.set or []):
+        started = tf.train.latest_checkpoint(os.path.join(config.workdir, "checkpoints")) is not None
+        print(f"== stage {stage}: {config.model}, {config.steps} steps, in {config.workdir}")
+        if args.no_xla:
+            config.xla = False
+        _fit(Trainer(config, resume=started))
+
+
+def _export(args):
+    import zoo
+    from zoo.export import export
+    from zoo.training.config import TrainConfig
+    from zoo.training.trainer import load_trained
+
+    if args.workdir:
+        task = load_trained(args.workdir)
+        default_name = f"{TrainConfig.load(os.path.join(args.workdir, 'config.json')).model}_shapes"
+    else:
+        task = zoo.build(args.name).build_all()
+        default_name = args.name
+    path = export(task, args.out, args.export_name or default_name, version=args.version)
+    print(f"exported {path}")
 
 
 def build_parser():
@@ -115,8 +156,9 @@ def build_parser():
     models.add_argument("--task")
     models.set_defaults(run=_models)
 
-    train = commands.add_parser("train", help="train a model")
-    train.add_argument("name")
+    train = commands.add_parser("train", help="train a model (by name, or a recipe's stages)")
+    train.add_argument("name", nargs="?")
+    train.add_argument("--recipe", help="train with a recipe of zoo/recipes (e.g. cgan_t2i_shapes)")
     train.add_argument("--data")
     train.add_argument("--data-path")
     train.add_argument("--steps", type=int)
@@ -129,6 +171,15 @@ def build_parser():
     train.add_argument("--set", action="append", metavar="KEY=VALUE",
                        help="override a config field (learning_rate=1e-4, hparams.loss=hinge, model.image_size=32)")
     train.set_defaults(run=_train)
+
+    export = commands.add_parser("export", help="write a SavedModel for TF Serving")
+    source = export.add_mutually_exclusive_group(required=True)
+    source.add_argument("--workdir", help="a training workdir (its last checkpoint, EMA weights)")
+    source.add_argument("name", nargs="?", help="a registered model, untrained")
+    export.add_argument("--out", default="savedmodels")
+    export.add_argument("--name", dest="export_name", help="model folder name (default: <model>_shapes)")
+    export.add_argument("--version", type=int)
+    export.set_defaults(run=_export)
     return parser
 
 

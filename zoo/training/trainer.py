@@ -289,3 +289,23 @@ def train(config, resume=False):
     trainer = Trainer(config, resume=resume)
     trainer.fit()
     return trainer
+
+
+def load_trained(workdir, use_ema=True):
+    """The task trained in `workdir` (its last checkpoint), with EMA weights where the run kept them.
+
+    Example:
+        task = load_trained("runs/t2i/gan")
+        images = task.generate(["a large red circle on the left"], seed=0)
+    """
+    config = TrainConfig.load(os.path.join(workdir, "config.json"))
+    latest = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
+    if latest is None:
+        raise FileNotFoundError(f"No checkpoint in {workdir!r}: has this run trained yet?")
+    task = zoo.build(config.model, **config.model_overrides).build_all()
+    ema = _EMA(get_steps(task.family).ema_networks(task), config.ema_decay)
+    # Optimizer slots and the step counter are not needed to use the model.
+    tf.train.Checkpoint(task=task, ema=ema.checkpointable()).restore(latest).expect_partial()
+    if use_ema and ema.networks and config.ema_decay > 0:
+        ema.copy_to_networks()
+    return task
