@@ -78,7 +78,7 @@ def test_models_built_with_one_encoder_share_it(name):
     used = [(g, v) for g, v in zip(gradients, variables) if g is not None]
     assert used, "the first model's output depends on the shared encoder"
     keras.optimizers.SGD(1.0).apply([g for g, _ in used], [v for _, v in used])
-    assert not np.allclose(second.text_encoder(tokens)["words"].numpy(), before)
+    assert np.abs(second.text_encoder(tokens)["words"].numpy() - before).max() > 0
 
 
 def _flat_tensors(outputs):

@@ -9,8 +9,4 @@ FAMILY_MODULES = (
 )
 
 for _module in FAMILY_MODULES:
-    try:
-        importlib.import_module(f"zoo.models.{_module}")
-    except ModuleNotFoundError as error:  # TODO(session-1): remove once every family module exists
-        if error.name != f"zoo.models.{_module}":
-            raise
+    importlib.import_module(f"zoo.models.{_module}")

@@ -94,7 +94,8 @@ class TextImageMatcher(Task):
 
     def example_inputs(self, batch_size=2):
         size = self.config.image_size
-        return {"images": tf.zeros((batch_size, size, size, 3)),
+        # Not zeros: a blank image embeds to the zero vector, which matches nothing.
+        return {"images": tf.random.stateless_uniform((batch_size, size, size, 3), seed=[0, 0], minval=-1.0),
                 "tokens": self.tokenize(["a small red circle in the center"] * batch_size)}
 
     def embed_text(self, tokens, training=False):

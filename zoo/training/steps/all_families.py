@@ -4,8 +4,4 @@ import importlib
 
 for _module in ("cgan_t2i", "cgan_i2i", "cgan_inpaint", "captioner", "cvae_t2i", "regression_t2i", "shapes_probe",
                 "matcher"):
-    try:
-        importlib.import_module(f"zoo.training.steps.{_module}")
-    except ModuleNotFoundError as error:
-        if error.name != f"zoo.training.steps.{_module}":
-            raise
+    importlib.import_module(f"zoo.training.steps.{_module}")
