@@ -109,6 +109,10 @@ class Task(keras.Model):
     def from_config(cls, config):
         return cls(config=cls.config_class(**config["config"]), vocabulary=Vocabulary(config["vocabulary"]))
 
+    def build_from_config(self, config):
+        # Every network is built (variables created) in __init__; nothing is left to build.
+        self.built = True
+
     @property
     def _default_save_signature(self):
         # Keras would trace `call` with one float dtype for every input; tasks take dicts of
