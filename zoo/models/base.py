@@ -125,6 +125,31 @@ class Task(keras.Model):
         return self
 
 
+class SeededTextToImageTask(Task):
+    """A text-to-image task whose randomness comes from one int64 seed per caption.
+
+    Subclasses implement `images_from_tokens(tokens, seeds)` (float images in [-1, 1]);
+    `generate` and the exported `seeded` signature both go through it.
+    """
+
+    task_name = "text-to-image"
+
+    def images_from_tokens(self, tokens, seeds):
+        raise NotImplementedError
+
+    def generate(self, captions, seed=None):
+        """Images (uint8 [N, S, S, 3]) for captions (str or list of str).
+
+        Caption i uses seed `seed + i`, the same seeds the exported `seeded` signature
+        takes, so a seed gives the same image here and from TF Serving.
+        """
+        tokens = self.tokenize(captions)
+        if seed is None:
+            seed = int(np.random.default_rng().integers(2**31))
+        seeds = tf.range(tokens.shape[0], dtype=tf.int64) + int(seed)
+        return to_uint8(self.images_from_tokens(tokens, seeds))
+
+
 # === Input checks shared by the families ===
 def check_images(images, image_size, channels=3, name="images"):
     """Float32 images in [-1, 1] from uint8 [N,H,W,C] (0-255) or float in [-1, 1]; clear errors."""

@@ -11,11 +11,10 @@ import dataclasses
 import math
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from zoo.layers import ConditioningAugmentation, FiLM, TileText
-from zoo.models.base import Task, TaskConfig, to_uint8
+from zoo.models.base import SeededTextToImageTask, TaskConfig
 from zoo.models.matcher import MatcherConfig, build_image_encoder, build_text_projection
 from zoo.registry import register_model
 
@@ -125,7 +124,7 @@ def build_discriminator(config, text_dim):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class CGANText2Image(Task):
+class CGANText2Image(SeededTextToImageTask):
     """Text to image with a conditional GAN.
 
     Args:
@@ -139,7 +138,6 @@ class CGANText2Image(Task):
     """
 
     family = "cgan_t2i"
-    task_name = "text-to-image"
     config_class = CGANText2ImageConfig
 
     def __init__(self, config=None, vocabulary=None, text_encoder=None, **kwargs):
@@ -189,18 +187,6 @@ class CGANText2Image(Task):
         """Float images in [-1, 1] for token ids [N, L] and int64 seeds [N] (used by serving too)."""
         noise, condition_noise = self.noise_from_seeds(seeds)
         return self({"tokens": tokens, "noise": noise, "condition_noise": condition_noise})["images"]
-
-    def generate(self, captions, seed=None):
-        """Images (uint8 [N, S, S, 3]) for captions (str or list of str).
-
-        Caption i uses seed `seed + i`, the same seeds the exported `seeded` signature
-        takes, so a seed gives the same image here and from TF Serving.
-        """
-        tokens = self.tokenize(captions)
-        if seed is None:
-            seed = int(np.random.default_rng().integers(2**31))
-        seeds = tf.range(tokens.shape[0], dtype=tf.int64) + int(seed)
-        return to_uint8(self.images_from_tokens(tokens, seeds))
 
 
 def _builder(defaults):

@@ -14,12 +14,11 @@ decides the content and z the rest (background, jitter).
 import dataclasses
 
 import keras
-import numpy as np
 import tensorflow as tf
 from keras import ops
 
 from zoo.layers.film_decoder import decoder_channels, film_image_decoder
-from zoo.models.base import Task, TaskConfig, to_uint8
+from zoo.models.base import SeededTextToImageTask, TaskConfig
 from zoo.registry import register_model
 
 
@@ -73,7 +72,7 @@ def build_decoder(config, text_dim):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class CVAEText2Image(Task):
+class CVAEText2Image(SeededTextToImageTask):
     """Text to image with a conditional VAE.
 
     `call({"images", "tokens", "noise"})` encodes the images with their captions,
@@ -93,7 +92,6 @@ class CVAEText2Image(Task):
     """
 
     family = "cvae_t2i"
-    task_name = "text-to-image"
     config_class = CVAEText2ImageConfig
 
     def __init__(self, config=None, vocabulary=None, text_encoder=None, **kwargs):
@@ -134,18 +132,6 @@ class CVAEText2Image(Task):
         """Float images in [-1, 1] for token ids [N, L] and int64 seeds [N] (used by serving too)."""
         sentence = self.text_encoder(tokens)["sentence"]
         return self.decoder({"latent": self.latent_from_seeds(seeds), "sentence": sentence})
-
-    def generate(self, captions, seed=None):
-        """Images (uint8 [N, S, S, 3]) for captions (str or list of str), z drawn from the prior.
-
-        Caption i uses seed `seed + i`, the same seeds the exported `seeded` signature
-        takes, so a seed gives the same image here and from TF Serving.
-        """
-        tokens = self.tokenize(captions)
-        if seed is None:
-            seed = int(np.random.default_rng().integers(2**31))
-        seeds = tf.range(tokens.shape[0], dtype=tf.int64) + int(seed)
-        return to_uint8(self.images_from_tokens(tokens, seeds))
 
 
 def _builder(defaults):
