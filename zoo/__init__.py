@@ -2,10 +2,13 @@
 
     import zoo
     zoo.list_models()
-    model = zoo.build("cgan_t2i_tiny")
+    model = zoo.build("cgan_t2i_tiny")          # a Keras model to train
+    t2i = zoo.load("cgan_t2i_shapes")            # a pretrained SavedModel from savedmodels/
+    t2i.generate(["a large red circle on the left"])
 """
 
 __version__ = "0.1.0"
 
 from zoo.registry import build, list_models, register_model  # noqa: E402,F401
+from zoo.pretrained import load  # noqa: E402,F401
 from zoo import data  # noqa: E402,F401  (registers the `shapes` TFDS builder)

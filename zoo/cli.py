@@ -139,6 +139,89 @@ def _export(args):
     print(f"exported {path}")
 
 
+def _read_image(path, mode):
+    from PIL import Image
+    import numpy as np
+
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No image file {path!r}.")
+    return np.asarray(Image.open(path).convert(mode))
+
+
+def _write_images(images, out):
+    """One PNG per image: `out` itself for one, `stem_0.png`, `stem_1.png`, ... for several."""
+    from PIL import Image
+
+    stem, ext = os.path.splitext(out)
+    paths = [out] if len(images) == 1 else [f"{stem}_{i}{ext or '.png'}" for i in range(len(images))]
+    for image, path in zip(images, paths):
+        Image.fromarray(image.squeeze(-1) if image.shape[-1] == 1 else image).save(path)
+    return paths
+
+
+def _generate(args):
+    import zoo
+
+    model = zoo.load(args.model, path=args.savedmodels)
+    images = model.generate(args.captions, seeds=None if args.seed is None else
+                            [args.seed + i for i in range(len(args.captions))])
+    for caption, path in zip(args.captions, _write_images(images, args.out)):
+        print(f"{path}: {caption}")
+
+
+def _caption(args):
+    import zoo
+
+    model = zoo.load(args.model, path=args.savedmodels)
+    captions, scores = model.caption(args.images, return_scores=True)
+    for path, caption, score in zip(args.images, captions, scores):
+        print(f"{path}: {caption}  (log-probability {score:.3f})")
+
+
+def _inpaint(args):
+    import zoo
+
+    model = zoo.load(args.model, path=args.savedmodels)
+    image = _read_image(args.image, "RGB")
+    mask = _read_image(args.mask, "L")[..., None]
+    restored = model.inpaint(image[None], mask[None], [args.caption or ""])
+    print(f"wrote {_write_images(restored, args.out)[0]}")
+
+
+def _translate(args):
+    import zoo
+
+    model = zoo.load(args.model, path=args.savedmodels)
+    channels = int(model.signatures["serving_default"].structured_input_signature[1]["inputs"].shape[-1])
+    label_map = _read_image(args.label_map, "L" if channels == 1 else "RGB")
+    print(f"wrote {_write_images(model.translate(label_map), args.out)[0]}")
+
+
+def _add_pretrained_commands(commands):
+    """`zoo generate/caption/inpaint/translate`: run a pretrained SavedModel (`zoo.load`)."""
+    def command(name, help, default_model, run):
+        parser = commands.add_parser(name, help=help)
+        parser.add_argument("--model", default=default_model, help=f"exported model name (default {default_model})")
+        parser.add_argument("--savedmodels", help="folder of exported models (default: the repository's savedmodels/)")
+        parser.set_defaults(run=run)
+        return parser
+
+    generate = command("generate", "images from captions", "cgan_t2i_shapes", _generate)
+    generate.add_argument("captions", nargs="+")
+    generate.add_argument("--out", default="generated.png")
+    generate.add_argument("--seed", type=int, help="seed of the first image (the next get seed+1, ...)")
+    caption = command("caption", "captions of image files", "captioner_shapes", _caption)
+    caption.add_argument("images", nargs="+")
+    inpaint = command("inpaint", "fill an image's holes, guided by a caption", "cgan_inpaint_shapes", _inpaint)
+    inpaint.add_argument("image")
+    inpaint.add_argument("--mask", required=True, help="PNG, nonzero = hole, same size as the image")
+    inpaint.add_argument("--caption", default="", help="what the image shows (empty: plain completion)")
+    inpaint.add_argument("--out", default="inpainted.png")
+    translate = command("translate", "an image from a label map", "cgan_i2i_shapes", _translate)
+    translate.add_argument("label_map")
+    translate.add_argument("--out", default="translated.png")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="zoo", description="A model zoo for cross-modal generation.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -180,6 +263,8 @@ def build_parser():
     export.add_argument("--name", dest="export_name", help="model folder name (default: <model>_shapes)")
     export.add_argument("--version", type=int)
     export.set_defaults(run=_export)
+
+    _add_pretrained_commands(commands)
     return parser
 
 

@@ -11,6 +11,7 @@ Example:
     reloaded.signatures["seeded"](captions=tf.constant(["a red circle"]), seeds=tf.constant([1], tf.int64))
 """
 
+import json
 import os
 import re
 
@@ -27,8 +28,12 @@ def next_version(model_dir):
     return max(versions, default=0) + 1
 
 
-def export(task, out_dir, name, version=None):
-    """Write `task` to `out_dir/name/version/` and list it in `out_dir/models.config`; returns the path."""
+def export(task, out_dir, name, version=None, metadata=None):
+    """Write `task` to `out_dir/name/version/` and list it in `out_dir/models.config`; returns the path.
+
+    `metadata` (a dict, e.g. the training steps) is stored with the family and config in
+    `assets.extra/zoo.json`, which `zoo.load` reads.
+    """
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise ValueError(f"Model name {name!r} must be letters, digits, '_', '.' or '-' (it becomes a folder).")
     model_dir = os.path.join(out_dir, name)
@@ -38,8 +43,18 @@ def export(task, out_dir, name, version=None):
         raise FileExistsError(f"{path!r} exists; TF Serving versions are immutable, choose another version.")
     module = serving_module(task)
     tf.saved_model.save(module, path, signatures=module.signatures())
+    write_metadata(task, path, metadata)
     write_models_config(out_dir)
     return path
+
+
+def write_metadata(task, path, extra=None):
+    """`assets.extra/zoo.json`: the family, kind and config (TF Serving ignores `assets.extra`)."""
+    os.makedirs(os.path.join(path, "assets.extra"), exist_ok=True)
+    metadata = {"family": task.family, "task": task.task_name,
+                "image_size": int(task.config.image_size), "config": task.config.to_dict(), **(extra or {})}
+    with open(os.path.join(path, "assets.extra", "zoo.json"), "w") as f:
+        json.dump(metadata, f, indent=1, default=str)
 
 
 def write_models_config(out_dir):

@@ -1,0 +1,142 @@
+"""`zoo.load` and `zoo generate/caption/inpaint/translate` on exported tiny models."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import zoo
+from zoo import cli
+from zoo.data import shapes
+from zoo.export import export
+from zoo.pretrained import PretrainedModel
+
+NAMES = {"cgan_t2i_tiny": "cgan_t2i_shapes", "captioner_tiny": "captioner_shapes",
+         "cgan_inpaint_tiny": "cgan_inpaint_shapes", "cgan_i2i_tiny": "cgan_i2i_shapes"}
+
+
+@pytest.fixture(scope="module")
+def savedmodels(tmp_path_factory):
+    out = tmp_path_factory.mktemp("savedmodels")
+    models = {name: zoo.build(name) for name in NAMES}
+    for name, model in models.items():
+        export(model, str(out), NAMES[name], metadata={"trained_steps": 0})
+    export(models["cgan_t2i_tiny"], str(out), "cgan_t2i_shapes")  # version 2
+    return str(out), models
+
+
+def _scenes(size, count=2):
+    return [shapes.scene("test", i, image_size=size) for i in range(count)]
+
+
+def test_load_picks_newest_version_and_reads_metadata(savedmodels):
+    out, models = savedmodels
+    model = zoo.load("cgan_t2i_shapes", path=out)
+    assert isinstance(model, PretrainedModel)
+    assert (model.name, model.version, model.kind) == ("cgan_t2i_shapes", 2, "text-to-image")
+    assert model.metadata["family"] == "cgan_t2i" and model.image_size == models["cgan_t2i_tiny"].config.image_size
+    first = zoo.load("cgan_t2i_shapes", path=out, version=1)
+    assert first.version == 1 and first.metadata["trained_steps"] == 0
+    assert zoo.load(os.path.join(out, "captioner_shapes", "1")).kind == "image-to-text"
+
+
+def test_load_environment_variable(savedmodels, monkeypatch):
+    out, _ = savedmodels
+    monkeypatch.setenv("ZOO_SAVEDMODELS", out)
+    assert zoo.load("cgan_i2i_shapes").kind == "image-to-image"
+
+
+def test_generate_is_seeded_and_matches_the_python_model(savedmodels):
+    out, models = savedmodels
+    model = zoo.load("cgan_t2i_shapes", path=out)
+    captions = ["a large red circle on the left", "a small blue square at the top"]
+    first = model.generate(captions, seeds=[3, 4])
+    assert first.dtype == np.uint8 and first.shape == (2, model.image_size, model.image_size, 3)
+    np.testing.assert_array_equal(first, model.generate(captions, seeds=[3, 4]))
+    assert model.generate("a red circle").shape[0] == 1
+    assert not np.array_equal(model.generate(captions[:1], seeds=[1]), model.generate(captions[:1], seeds=[2]))
+
+
+def test_caption_from_pixels_and_from_files_agree(savedmodels, tmp_path):
+    out, _ = savedmodels
+    model = zoo.load("captioner_shapes", path=out)
+    images = np.stack([s["image"] for s in _scenes(model.image_size)])
+    captions, scores = model.caption(images, return_scores=True)
+    assert len(captions) == 2 and all(isinstance(c, str) for c in captions) and scores.shape == (2,)
+    paths = []
+    for i, image in enumerate(images):
+        paths.append(str(tmp_path / f"scene{i}.png"))
+        Image.fromarray(image).save(paths[-1])
+    assert model.caption(paths) == captions
+    assert model.caption(images[0]) == captions[:1]
+
+
+def test_inpaint_keeps_known_pixels(savedmodels):
+    out, _ = savedmodels
+    model = zoo.load("cgan_inpaint_shapes", path=out)
+    scenes = _scenes(model.image_size)
+    images = np.stack([s["image"] for s in scenes])
+    masks = np.zeros(images.shape[:3] + (1,), np.uint8)
+    masks[:, 4:12, 4:12] = 255
+    restored = model.inpaint(images, masks, [scenes[0]["captions"][0], ""])
+    known = masks[..., 0] == 0
+    np.testing.assert_array_equal(restored[known], images[known])
+    assert restored.shape == images.shape and model.inpaint(images, masks).shape == images.shape
+
+
+def test_translate_label_maps(savedmodels):
+    out, models = savedmodels
+    model = zoo.load("cgan_i2i_shapes", path=out)
+    label_maps = np.stack([s["label_map"] for s in _scenes(model.image_size)])
+    images = model.translate(label_maps)
+    assert images.shape == label_maps.shape[:3] + (3,) and images.dtype == np.uint8
+    np.testing.assert_array_equal(model.translate(label_maps[0, ..., 0]), images[:1])
+
+
+def test_bad_input_and_wrong_method_raise_clear_errors(savedmodels, tmp_path):
+    out, _ = savedmodels
+    with pytest.raises(FileNotFoundError, match="No exported model 'nope'.*found: .*captioner_shapes"):
+        zoo.load("nope", path=out)
+    with pytest.raises(ValueError, match=r"versions \[1, 2\]"):
+        zoo.load("cgan_t2i_shapes", path=out, version=7)
+    t2i = zoo.load("cgan_t2i_shapes", path=out)
+    with pytest.raises(ValueError, match=r"text-to-image model: call .generate\(\), not .caption\(\)"):
+        t2i.caption(np.zeros((1, 8, 8, 3), np.uint8))
+    with pytest.raises(ValueError, match="captions must be a string or a non-empty list"):
+        t2i.generate([])
+    inpaint = zoo.load("cgan_inpaint_shapes", path=out)
+    size = inpaint.image_size
+    with pytest.raises(ValueError, match="images must be uint8"):
+        inpaint.inpaint(np.zeros((1, size, size, 3), np.float32), np.zeros((1, size, size, 1), np.uint8))
+    with pytest.raises(ValueError, match="2 images but 1 masks"):
+        inpaint.inpaint(np.zeros((2, size, size, 3), np.uint8), np.zeros((1, size, size, 1), np.uint8))
+    with pytest.raises(ValueError, match=f"must be {size}x{size}"):
+        inpaint.inpaint(np.zeros((1, 5, 5, 3), np.uint8), np.zeros((1, 5, 5, 1), np.uint8))
+
+
+def test_cli_commands_write_and_print(savedmodels, tmp_path, capsys):
+    out, _ = savedmodels
+    generated = str(tmp_path / "img.png")
+    assert cli.main(["generate", "a large red circle on the left", "--out", generated, "--seed", "0",
+                     "--savedmodels", out]) == 0
+    image = np.asarray(Image.open(generated))
+    assert image.dtype == np.uint8 and image.ndim == 3
+    assert cli.main(["caption", generated, "--savedmodels", out, "--model", "captioner_shapes"]) == 0
+    assert f"{generated}: " in capsys.readouterr().out
+
+    size = zoo.load("cgan_inpaint_shapes", path=out).image_size
+    scene = shapes.scene("test", 0, image_size=size)
+    Image.fromarray(scene["image"]).save(tmp_path / "scene.png")
+    Image.fromarray(np.full((size, size), 255, np.uint8)).save(tmp_path / "mask.png")
+    Image.fromarray(scene["label_map"][..., 0]).save(tmp_path / "labels.png")
+    assert cli.main(["inpaint", str(tmp_path / "scene.png"), "--mask", str(tmp_path / "mask.png"),
+                     "--caption", scene["captions"][0], "--out", str(tmp_path / "filled.png"), "--savedmodels", out]) == 0
+    assert cli.main(["translate", str(tmp_path / "labels.png"), "--out", str(tmp_path / "t.png"),
+                     "--savedmodels", out]) == 0
+    assert np.asarray(Image.open(tmp_path / "t.png")).shape == (size, size, 3)
+    assert cli.main(["caption", str(tmp_path / "missing.png"), "--savedmodels", out]) == 2
+    assert "missing.png" in capsys.readouterr().err
+    metadata = json.load(open(os.path.join(out, "cgan_t2i_shapes", "1", "assets.extra", "zoo.json")))
+    assert metadata["task"] == "text-to-image"
