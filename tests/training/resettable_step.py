@@ -13,14 +13,30 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+import zoo
+from zoo.training.steps import get_steps
+
+
+def numeric_batch(batch_size=8, image_size=32):
+    """One fixed `shapes` training batch without its strings (they stay outside XLA)."""
+    data = zoo.data.load("shapes", split="train", batch_size=batch_size, image_size=image_size, masks=None,
+                         shuffle=False)
+    return {key: value for key, value in next(iter(data)).items() if key not in ("caption", "captions")}
+
+
+def build_optimizers(task, learning_rate, beta_1=0.9):
+    """An Adam per optimizer group of the task's family, built before any compiled step."""
+    optimizers = {}
+    for group, variables in get_steps(task.family).optimizer_groups(task).items():
+        optimizers[group] = keras.optimizers.Adam(learning_rate, beta_1=beta_1)
+        optimizers[group].build(variables)  # XLA cannot create the slots inside the compiled step
+    return optimizers
+
 
 class ResettableStep:
     def __init__(self, task, steps, hparams, learning_rate, beta_1=0.5):
         self.task, self.steps, self.hparams = task, steps, hparams
-        self.optimizers = {}
-        for group, variables in steps.optimizer_groups(task).items():
-            self.optimizers[group] = keras.optimizers.Adam(learning_rate, beta_1=beta_1)
-            self.optimizers[group].build(variables)  # before the compiled step: XLA cannot create variables
+        self.optimizers = build_optimizers(task, learning_rate, beta_1)
         self.compiled = tf.function(self.eager, jit_compile=True)
         self._weights = task.get_weights()
         self._slots = {group: [v.numpy() for v in opt.variables] for group, opt in self.optimizers.items()}

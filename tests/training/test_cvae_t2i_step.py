@@ -6,23 +6,14 @@ import pytest
 import tensorflow as tf
 
 import zoo
+from tests.training.resettable_step import build_optimizers, numeric_batch
 from zoo.training.steps import get_steps
 from zoo.training.steps.cvae_t2i import HPARAMS, gaussian_kl, kl_scale, reconstruction_loss, train_step
 
 
 @pytest.fixture(scope="module")
 def batch():
-    data = zoo.data.load("shapes", split="train", batch_size=8, image_size=32, masks=None, shuffle=False)
-    # Strings stay outside XLA: the step reads images, token ids and objects only.
-    return {key: value for key, value in next(iter(data)).items() if key not in ("caption", "captions")}
-
-
-def build_optimizers(task, learning_rate):
-    optimizers = {}
-    for group, variables in get_steps(task.family).optimizer_groups(task).items():
-        optimizers[group] = keras.optimizers.Adam(learning_rate)
-        optimizers[group].build(variables)  # XLA cannot create the slots inside the compiled step
-    return optimizers
+    return numeric_batch()
 
 
 def seed(step):
