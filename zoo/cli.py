@@ -139,6 +139,14 @@ def _export(args):
     print(f"exported {path}")
 
 
+def _evaluate(args):
+    from zoo.evaluation.command import evaluate_command
+
+    evaluate_command(args.name, workdir=args.workdir, savedmodel=args.savedmodel, data=args.data, split=args.split,
+                     num_examples=args.num_examples, batch_size=args.batch_size, seed=args.seed, out=args.out,
+                     plot=args.plot)
+
+
 def _read_image(path, mode):
     from PIL import Image
     import numpy as np
@@ -263,6 +271,20 @@ def build_parser():
     export.add_argument("--name", dest="export_name", help="model folder name (default: <model>_shapes)")
     export.add_argument("--version", type=int)
     export.set_defaults(run=_export)
+
+    evaluate = commands.add_parser("evaluate", help="score a model on shapes next to baselines and real data")
+    evaluate.add_argument("name", help="the registered model name (e.g. cgan_t2i); alone: evaluated untrained")
+    evaluated = evaluate.add_mutually_exclusive_group()
+    evaluated.add_argument("--workdir", help="a training workdir (its last checkpoint, EMA weights)")
+    evaluated.add_argument("--savedmodel", help="an exported SavedModel (version folder or model folder)")
+    evaluate.add_argument("--data", default="shapes")
+    evaluate.add_argument("--split", default="test")
+    evaluate.add_argument("--num-examples", type=int, default=1000)
+    evaluate.add_argument("--batch-size", type=int, default=100)
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--out", help="write the results as JSON")
+    evaluate.add_argument("--plot", help="write a PNG of samples")
+    evaluate.set_defaults(run=_evaluate)
 
     _add_pretrained_commands(commands)
     return parser

@@ -1,0 +1,21 @@
+"""Evaluation on `shapes`: every family's scores next to baselines and the real-data ceiling.
+
+- `evaluate(model, split=..., num_examples=...)`: a Keras task or an exported SavedModel
+  in, an `EvaluationResult` (rows of metric, model, baselines; targets; config) out;
+- `load_probe()`: the trained `shapes_probe` shipped in the package, which reads images
+  back into scenes; `ProbeReader` applies it to images of any size;
+- `objects_from_arrays`: a batch's int `objects` as the metrics' object dicts;
+- `plot_samples(result, path)`: a PNG of the samples.
+
+Example:
+    from zoo.evaluation import evaluate
+    result = evaluate("savedmodels/cgan_t2i_shapes/1", split="test_compositional")
+    print(result.table())
+"""
+
+from zoo.evaluation.evaluate import evaluate, load_scenes  # noqa: F401
+from zoo.evaluation.plots import plot_samples  # noqa: F401
+from zoo.evaluation.probe import ProbeReader, load_probe, read_probe_metadata, save_probe  # noqa: F401
+from zoo.evaluation.results import TARGETS, EvaluationResult, Row  # noqa: F401
+from zoo.evaluation.scenes import hidden_objects, objects_from_arrays  # noqa: F401
+from zoo.evaluation.subjects import as_subject  # noqa: F401

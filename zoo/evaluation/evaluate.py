@@ -1,0 +1,356 @@
+"""`evaluate`: score a model on `shapes` with exact truth, next to baselines and the real-data ceiling.
+
+What is measured depends on the model's task kind:
+- text to image: the probe's reading of generated images against the caption's
+  scene (per attribute, per object, per scene) and FID/KID on probe features;
+- image to text: BLEU-1..4, CIDEr-D, and captions parsed back into scenes;
+- inpainting, for each mask kind (box, stroke, object): PSNR/L1 in the hole and
+  over the image, SSIM, and for object masks the probe's reading of the hidden
+  object, with the caption and without (plain completion);
+- image to image: PSNR/SSIM/L1 and the probe's reading of every object.
+Baselines: `real` (real images or captions, the ceiling), OpenCV Telea and
+Navier-Stokes (inpainting), a nearest-neighbour captioner (captioning).
+
+Example:
+    from zoo.evaluation import evaluate
+    result = evaluate(load_trained("runs/t2i/gan"), split="test", num_examples=1000)
+    print(result.table())
+"""
+
+import dataclasses
+import time
+
+import numpy as np
+
+import zoo
+from zoo.data import shapes
+from zoo.evaluation.probe import PROBE_DIR, ProbeReader, read_probe_metadata
+from zoo.evaluation.results import EvaluationResult, Row, apply_targets
+from zoo.evaluation.scenes import hidden_objects, objects_from_arrays
+from zoo.evaluation.subjects import as_subject
+from zoo.metrics import (
+    NearestNeighbourCaptioner,
+    attribute_accuracy,
+    caption_match,
+    cider_d,
+    corpus_bleu,
+    fid_from_features,
+    inpainting_scores,
+    kid_from_features,
+    l1,
+    opencv_inpaint,
+    parse_caption,
+    psnr,
+    ssim,
+)
+from zoo.models.base import to_uint8
+
+DATASETS = ("shapes",)
+SAMPLE_COUNT = 8  # examples kept for plots
+SEED_STRIDE = 1 << 20  # generation seeds: index + seed * SEED_STRIDE (more than any split's size)
+KID_SUBSETS = 20
+# Row suffix -> attribute_accuracy key ("position": an object is seen in its cell).
+PROBE_KEYS = {"colour": "colour", "shape": "shape", "size": "size", "cell": "position",
+              "object": "object", "scene": "scene"}
+PROBE_DESCRIPTIONS = {
+    "colour": "objects whose colour the probe reads in their cell",
+    "shape": "objects whose shape the probe reads in their cell",
+    "size": "objects whose size the probe reads in their cell",
+    "cell": "objects the probe finds in their cell",
+    "object": "objects with every attribute right (colour, shape, size, cell)",
+    "scene": "scenes with every object right and nothing else",
+    "colour+shape": "objects whose colour and shape are both right",
+}
+
+
+@dataclasses.dataclass
+class _Settings:
+    split: str
+    num_examples: int
+    batch_size: int
+    seed: int
+    baseline_examples: int
+    mask_kinds: tuple
+    image_size: int = None
+
+
+def evaluate(model, data="shapes", split="test", num_examples=1000, batch_size=100, seed=0,
+             probe=None, baseline_examples=2000, mask_kinds=None, name=None):
+    """Score `model` on the first `num_examples` scenes of `split`, with baselines and the ceiling.
+
+    Args:
+        model: a zoo Task (`zoo.build`, `load_trained`) or an exported SavedModel directory
+            (a version folder, or a model folder whose newest version is used).
+        data: the data set; only `shapes` has the exact truth these scores need.
+        split: `train`, `validation`, `test` or `test_compositional`.
+        num_examples: scenes scored (the first ones of the split, always the same).
+        batch_size: examples per model call.
+        seed: seeds the generators' noise, the caption drawn per scene and the masks.
+        probe: the `ShapesProbe` that reads images (default: the one shipped in the package).
+        baseline_examples: training scenes the nearest-neighbour captioner draws from.
+        mask_kinds: the inpainting mask kinds scored (default: all of the spec's, box, stroke, object).
+        name: how the model is named in the result (default: its family or path).
+
+    Returns:
+        an `EvaluationResult`: rows (metric, model, baselines), targets and the config.
+
+    Example:
+        result = evaluate(zoo.build("cgan_t2i_tiny"), num_examples=16)
+        result.value("probe/object"), result.value("probe/object", "real")
+    """
+    settings = _check_arguments(data, split, num_examples, batch_size, seed, baseline_examples, mask_kinds)
+    subject = as_subject(model)
+    settings.image_size = subject.image_size
+    reader = ProbeReader(probe)
+    started = time.time()
+    columns, rows, samples = _EVALUATORS[subject.kind](subject, reader, settings)
+    apply_targets(subject.kind, split, rows)
+    config = {
+        "model": name or subject.description, "kind": subject.kind, "data": data, "split": split,
+        "num_examples": num_examples, "batch_size": batch_size, "seed": seed, "image_size": subject.image_size,
+        "probe": "shipped" if probe is None else "given", "probe_image_size": reader.image_size,
+        "seconds": round(time.time() - started, 1), "zoo_version": zoo.__version__,
+    }
+    if probe is None:
+        config["probe_metadata"] = read_probe_metadata(PROBE_DIR)
+    if subject.kind == "image-to-text":
+        config["baseline_examples"] = baseline_examples
+    if subject.kind == "inpainting":
+        config["mask_kinds"] = list(settings.mask_kinds)
+    return EvaluationResult(subject.kind, columns, rows, config, samples)
+
+
+def _check_arguments(data, split, num_examples, batch_size, seed, baseline_examples, mask_kinds):
+    if data not in DATASETS:
+        raise ValueError(f"Cannot evaluate on data {data!r}: only {list(DATASETS)} has the exact scene truth "
+                         "the scores need.")
+    if split not in shapes.SPLITS:
+        raise ValueError(f"Unknown shapes split {split!r}; splits are {list(shapes.SPLITS)}.")
+    for label, value, low, high in (("num_examples", num_examples, 1, shapes.SPLITS[split]),
+                                    ("batch_size", batch_size, 1, None),
+                                    ("baseline_examples", baseline_examples, 1, shapes.SPLITS["train"]),
+                                    ("seed", seed, 0, None)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or (
+                high is not None and value > high):
+            bounds = f"from {low} to {high}" if high is not None else f">= {low}"
+            where = f" (split {split!r} has {high} scenes)" if label == "num_examples" else ""
+            raise ValueError(f"{label} must be an int {bounds}{where}, got {value!r}.")
+    mask_kinds = shapes.MASK_KINDS if mask_kinds is None else (
+        (mask_kinds,) if isinstance(mask_kinds, str) else tuple(mask_kinds))
+    unknown = [kind for kind in mask_kinds if kind not in shapes.MASK_KINDS]
+    if unknown or not mask_kinds:
+        raise ValueError(f"mask_kinds must be some of {list(shapes.MASK_KINDS)}, got {list(mask_kinds)}.")
+    return _Settings(split, int(num_examples), int(batch_size), int(seed), int(baseline_examples), mask_kinds)
+
+
+# === Data and batching ===
+def load_scenes(split, num_examples, image_size, masks=None, seed=0, skip_examples=0, batch_size=100):
+    """Scenes `skip_examples` .. `num_examples - 1` of `split` as numpy: the `zoo.data.load` pipeline, unbatched.
+
+    Returns a dict: `image` uint8 [N, S, S, 3], `label_map` uint8 [N, S, S, 1], `mask` uint8
+    [N, S, S, 1], `captions` (N lists of 3 str), `caption` (N str, one drawn per scene by
+    `seed`), `objects` (dict of int arrays [N, 2]) and `index` int64 [N].
+    """
+    dataset = zoo.data.load("shapes", split=split, batch_size=batch_size, image_size=image_size, masks=masks,
+                            shuffle=False, repeat=False, seed=seed, num_examples=num_examples,
+                            drop_remainder=False, skip_examples=skip_examples)
+    parts = {key: [] for key in ("image", "label_map", "mask", "captions", "caption", "index")}
+    objects = {key: [] for key in ("colour", "shape", "size", "cell")}
+    for batch in dataset.as_numpy_iterator():
+        parts["image"].append(to_uint8(batch["image"]))
+        parts["label_map"].append(batch["label_map"])
+        parts["mask"].append(batch["mask"].astype(np.uint8))
+        parts["captions"] += [[c.decode("utf-8") for c in row] for row in batch["captions"]]
+        parts["caption"] += [c.decode("utf-8") for c in batch["caption"]]
+        parts["index"].append(batch["index"])
+        for key in objects:
+            objects[key].append(batch["objects"][key])
+    scenes = {key: value if key in ("captions", "caption") else np.concatenate(value) for key, value in parts.items()}
+    scenes["objects"] = {key: np.concatenate(value) for key, value in objects.items()}
+    return scenes
+
+
+def _in_batches(function, batch_size, *inputs):
+    """`function` applied to slices of `inputs` of `batch_size`; numpy outputs concatenated, lists joined."""
+    outputs = [function(*(x[start:start + batch_size] for x in inputs))
+               for start in range(0, len(inputs[0]), batch_size)]
+    if isinstance(outputs[0], list):
+        return [item for output in outputs for item in output]
+    return np.concatenate(outputs)
+
+
+def _probe_scores(grid, truth):
+    """attribute_accuracy's scores, with `colour+shape`: objects whose colour and shape are both right."""
+    scores = attribute_accuracy(grid, truth)
+    hits = [grid["colour"][n].flat[o["cell"]] == shapes.COLOUR_NAMES.index(o["colour"])
+            and grid["shape"][n].flat[o["cell"]] == shapes.SHAPE_NAMES.index(o["shape"])
+            for n, objects in enumerate(truth) for o in objects]
+    scores["colour+shape"] = float(np.mean(hits))
+    return scores
+
+
+def _probe_rows(scores_by_column, keys, prefix="probe", description_prefix="probe: "):
+    rows = []
+    for key in keys:
+        source = PROBE_KEYS.get(key, key)
+        rows.append(Row(f"{prefix}/{key}", {c: s[source] for c, s in scores_by_column.items()},
+                        description_prefix + PROBE_DESCRIPTIONS[key]))
+    return rows
+
+
+# === Text to image ===
+def _evaluate_text_to_image(subject, reader, settings):
+    # The scenes after the evaluated ones are the reference of the `real` FID (see _distribution_rows).
+    count = settings.num_examples
+    others = min(count, shapes.SPLITS[settings.split] - count)
+    loaded = load_scenes(settings.split, count + others, settings.image_size, seed=settings.seed,
+                         batch_size=settings.batch_size)
+    scenes = {key: value[:count] for key, value in loaded.items() if key != "objects"}
+    truth = objects_from_arrays({key: value[:count] for key, value in loaded["objects"].items()})
+    seeds = scenes["index"].astype(np.int64) + settings.seed * SEED_STRIDE
+    generated = _in_batches(subject.generate, settings.batch_size, scenes["caption"], seeds)
+    scores = {"model": _probe_scores(reader.read(generated), truth),
+              "real": _probe_scores(reader.read(scenes["image"]), truth)}
+    rows = _probe_rows(scores, ("colour", "shape", "size", "cell", "object", "scene"))
+    rows += _distribution_rows(reader, scenes["image"], generated, loaded["image"][count:], settings.seed)
+    samples = {"captions": scenes["caption"][:SAMPLE_COUNT], "generated": generated[:SAMPLE_COUNT],
+               "real": scenes["image"][:SAMPLE_COUNT]}
+    return ["model", "real"], rows, samples
+
+
+def _distribution_rows(reader, real_images, generated, other_images, seed):
+    """FID and KID on probe features, against the real images of the same scenes.
+
+    The `real` column compares those real images with the real images of as many other
+    scenes of the split (the next ones): the floor that sampling alone gives.
+    """
+    real_features = reader.features(real_images)
+    # One scale for all sets: the real features' root mean square. KID's cubic kernel then sees
+    # values of order 1, as with Inception features, instead of raw activations of order 10.
+    scale = max(float(np.sqrt(np.mean(real_features**2))), 1e-12)
+    real_features = real_features / scale
+    values = {"model": _fid_and_kid(real_features, reader.features(generated) / scale, seed)}
+    values["real"] = (_fid_and_kid(real_features, reader.features(other_images) / scale, seed)
+                      if len(other_images) >= 2 else (float("nan"), float("nan")))
+    return [
+        Row("fid_probe", {c: v[0] for c, v in values.items()},
+            "FID on probe features (scaled to unit RMS on the real images) against the real images of the "
+            "same scenes (real: other scenes of the split)"),
+        Row("kid_probe", {c: v[1] for c, v in values.items()},
+            "KID (mean over subsets) on probe features, same sets as fid_probe"),
+    ]
+
+
+def _fid_and_kid(real_features, other_features, seed):
+    if min(len(real_features), len(other_features)) < 2:
+        return float("nan"), float("nan")
+    subset_size = max(2, min(len(real_features), len(other_features)) // 2)
+    kid, _ = kid_from_features(real_features, other_features, num_subsets=KID_SUBSETS,
+                               subset_size=subset_size, seed=seed)
+    return fid_from_features(real_features, other_features), kid
+
+
+# === Image to text ===
+def caption_scores(captions, references, truth):
+    """BLEU-1..4 and CIDEr-D against `references`, `parsed` and `caption_match`'s scores against `truth`."""
+    scores = corpus_bleu(captions, references)
+    scores["cider_d"] = cider_d(captions, references)
+    scores["parsed"] = float(np.mean([parse_caption(c, strict=False) is not None for c in captions]))
+    scores.update(caption_match(captions, truth))
+    return scores
+
+
+def _evaluate_image_to_text(subject, reader, settings):
+    scenes = load_scenes(settings.split, settings.num_examples, settings.image_size, seed=settings.seed,
+                         batch_size=settings.batch_size)
+    truth = objects_from_arrays(scenes["objects"])
+    references = scenes["captions"]
+    captions = _in_batches(subject.caption, settings.batch_size, scenes["image"])
+    train = load_scenes("train", settings.baseline_examples, settings.image_size, seed=settings.seed,
+                        batch_size=settings.batch_size)
+    # Per-cell probe features, so that the nearest training scene has its objects in the same cells.
+    neighbours = NearestNeighbourCaptioner(reader.cell_features(train["image"]), [c[0] for c in train["captions"]])
+    neighbour_captions = neighbours.caption(reader.cell_features(scenes["image"]))
+    scores = {
+        "model": caption_scores(captions, references, truth),
+        "nearest neighbour": caption_scores(neighbour_captions, references, truth),
+        # Each scene's first caption against its other two: a correct caption in another wording.
+        "real": caption_scores([c[0] for c in references], [c[1:] for c in references], truth),
+    }
+    rows = [Row(key, {c: s[key] for c, s in scores.items()}, description) for key, description in (
+        *((f"bleu_{n}", f"corpus BLEU-{n} against the scene's 3 captions (real: its first against the other 2)")
+          for n in range(1, 5)),
+        ("cider_d", "CIDEr-D against the scene's captions (real: first caption against the other 2)"),
+        ("parsed", "captions that parse as a shapes caption"),
+    )]
+    rows += _probe_rows(scores, ("colour", "shape", "size", "cell", "object", "scene"), prefix="caption",
+                        description_prefix="caption parsed: ")
+    samples = {"images": scenes["image"][:SAMPLE_COUNT], "captions": captions[:SAMPLE_COUNT],
+               "truth": [c[0] for c in references[:SAMPLE_COUNT]]}
+    return ["model", "nearest neighbour", "real"], rows, samples
+
+
+# === Inpainting ===
+INPAINT_COLUMNS = ("model", "model (no caption)", "opencv telea", "opencv ns", "real")
+RECONSTRUCTION_DESCRIPTIONS = {
+    "psnr_hole": "PSNR (dB) over the hole", "l1_hole": "mean absolute error over the hole ([0, 1] scale)",
+    "psnr": "PSNR (dB) over the whole image", "l1": "mean absolute error over the whole image",
+    "ssim": "SSIM over the whole image",
+}
+HIDDEN_KEYS = ("colour", "shape", "size", "object")
+
+
+def _evaluate_inpainting(subject, reader, settings):
+    rows, samples = [], {}
+    for kind in settings.mask_kinds:
+        scenes = load_scenes(settings.split, settings.num_examples, settings.image_size, masks=kind,
+                             seed=settings.seed, batch_size=settings.batch_size)
+        truth, masks = scenes["image"], scenes["mask"]
+        masked = truth * (1 - masks)  # no method sees the hidden pixels
+        empty = [""] * len(truth)
+        outputs = {
+            "model": _in_batches(subject.inpaint, settings.batch_size, masked, masks, scenes["caption"]),
+            "model (no caption)": _in_batches(subject.inpaint, settings.batch_size, masked, masks, empty),
+            "opencv telea": opencv_inpaint(masked, masks, method="telea"),
+            "opencv ns": opencv_inpaint(masked, masks, method="ns"),
+            "real": truth,
+        }
+        scores = {column: inpainting_scores(truth, output, masks) for column, output in outputs.items()}
+        rows += [Row(f"{kind}/{key}", {c: s[key] for c, s in scores.items()}, f"{kind} masks: {description}")
+                 for key, description in RECONSTRUCTION_DESCRIPTIONS.items()]
+        if kind == "object":
+            hidden = hidden_objects(objects_from_arrays(scenes["objects"]), masks)
+            read = {column: attribute_accuracy(reader.read(output), hidden) for column, output in outputs.items()}
+            rows += [Row(f"object/hidden_{key}", {c: s[key] for c, s in read.items()},
+                         f"object masks: hidden objects the probe reads back: {PROBE_DESCRIPTIONS[key]}")
+                     for key in HIDDEN_KEYS]
+        count = SAMPLE_COUNT // 2
+        samples[kind] = {"inputs": masked[:count], "masks": masks[:count], "outputs": outputs["model"][:count],
+                         "truth": truth[:count], "captions": scenes["caption"][:count]}
+    return list(INPAINT_COLUMNS), rows, samples
+
+
+# === Image to image ===
+def _evaluate_image_to_image(subject, reader, settings):
+    scenes = load_scenes(settings.split, settings.num_examples, settings.image_size, seed=settings.seed,
+                         batch_size=settings.batch_size)
+    truth = objects_from_arrays(scenes["objects"])
+    outputs = _in_batches(subject.translate, settings.batch_size, scenes["label_map"])
+    real = scenes["image"]
+    rows = [Row(key, {"model": function(real, outputs), "real": function(real, real)}, description)
+            for key, function, description in (("psnr", psnr, "PSNR (dB) against the real image"),
+                                                ("ssim", ssim, "SSIM against the real image"),
+                                                ("l1", l1, "mean absolute error against the real image"))]
+    scores = {"model": _probe_scores(reader.read(outputs), truth), "real": _probe_scores(reader.read(real), truth)}
+    rows += _probe_rows(scores, ("colour", "shape", "colour+shape", "size", "cell", "object", "scene"))
+    samples = {"inputs": scenes["label_map"][:SAMPLE_COUNT], "outputs": outputs[:SAMPLE_COUNT],
+               "truth": real[:SAMPLE_COUNT]}
+    return ["model", "real"], rows, samples
+
+
+_EVALUATORS = {
+    "text-to-image": _evaluate_text_to_image,
+    "image-to-text": _evaluate_image_to_text,
+    "inpainting": _evaluate_inpainting,
+    "image-to-image": _evaluate_image_to_image,
+}

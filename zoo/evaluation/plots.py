@@ -1,0 +1,99 @@
+"""A PNG of an evaluation's samples: what the model made, next to what was asked or expected.
+
+- text to image: generated images with their captions (and the real scene);
+- image to text: images with the model's caption and a true caption;
+- inpainting: masked input | output | truth, a few per mask kind;
+- image to image: label map | output | truth.
+
+Example:
+    result = evaluate(task, num_examples=100)
+    plot_samples(result, "grid.png")
+"""
+
+import numpy as np
+
+from zoo.data.shapes import COLOURS
+
+_HOLE_GREY = np.array([128, 128, 128], np.uint8)
+
+
+def plot_samples(result, path):
+    """Write `result.samples` as a PNG grid to `path`; returns the path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not result.samples:
+        raise ValueError("This result has no samples to plot (was it read back from JSON?).")
+    panels = _PANELS[result.kind](result.samples)
+    rows = len(panels)
+    columns = max(len(row) for row in panels)
+    figure, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.9 * rows), squeeze=False)
+    for axis_row, panel_row in zip(axes, panels):
+        for axis in axis_row:
+            axis.axis("off")
+        for axis, (image, title) in zip(axis_row, panel_row):
+            axis.imshow(image, interpolation="nearest")
+            axis.set_title(title, fontsize=7)
+    height = figure.get_size_inches()[1]
+    figure.suptitle(f"{result.kind}: {result.config.get('model')} ({result.config.get('split')})", fontsize=9)
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.35 / height))  # room for the title
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def _wrap(text, width=30, limit=90):
+    text = str(text) if len(str(text)) <= limit else str(text)[:limit - 3] + "..."  # an untrained model babbles
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        if line and len(line) + len(word) + 1 > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return "\n".join(lines + [line])
+
+
+def label_map_colours(label_maps):
+    """uint8 class-index maps [..., 1] as RGB: background black, objects in the spec's colours."""
+    palette = np.array([(0, 0, 0), *COLOURS.values()], np.uint8)
+    return palette[np.asarray(label_maps)[..., 0]]
+
+
+def _text_to_image(samples):
+    pairs = [(image, _wrap(caption)) for image, caption in zip(samples["generated"], samples["captions"])]
+    real = [(image, "real scene") for image in samples["real"]]
+    # Rows of 4 generated images, each followed by a row of the real scenes.
+    return [row for start in range(0, len(pairs), 4) for row in (pairs[start:start + 4], real[start:start + 4])]
+
+
+def _image_to_text(samples):
+    panels = [(image, f"model: {_wrap(caption)}\ntruth: {_wrap(truth)}")
+              for image, caption, truth in zip(samples["images"], samples["captions"], samples["truth"])]
+    return [panels[start:start + 4] for start in range(0, len(panels), 4)]
+
+
+def _inpainting(samples):
+    rows = []
+    for kind, kind_samples in samples.items():
+        for masked, mask, output, truth, caption in zip(kind_samples["inputs"], kind_samples["masks"],
+                                                         kind_samples["outputs"], kind_samples["truth"],
+                                                         kind_samples["captions"]):
+            shown = np.where(mask > 0, _HOLE_GREY, masked)
+            rows.append([(shown, f"{kind} mask"), (output, _wrap(caption)), (truth, "truth")])
+    return rows
+
+
+def _image_to_image(samples):
+    return [[(label_map_colours(label_map), "label map"), (output, "output"), (truth, "truth")]
+            for label_map, output, truth in zip(samples["inputs"], samples["outputs"], samples["truth"])]
+
+
+_PANELS = {
+    "text-to-image": _text_to_image,
+    "image-to-text": _image_to_text,
+    "inpainting": _inpainting,
+    "image-to-image": _image_to_image,
+}

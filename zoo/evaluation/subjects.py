@@ -1,0 +1,143 @@
+"""What evaluation calls: one interface over a Keras task and an exported SavedModel.
+
+`as_subject(model)` wraps either a `zoo.models.base.Task` (from `zoo.build` or
+`load_trained`) or a SavedModel directory (through its serving signatures) in
+a `Subject` with the task kind, the image size and the one method of that
+kind, always on uint8 numpy images:
+- text to image: `generate(captions, seeds)`;
+- image to text: `caption(images)`;
+- inpainting: `inpaint(images, masks, captions)` ("" = no caption);
+- image to image: `translate(label_maps)`.
+A task and its export give the same outputs for the same inputs (the export
+tests check the signatures against the models), so either can be scored.
+
+Example:
+    subject = as_subject("savedmodels/cgan_t2i_shapes/1")
+    subject.kind, subject.image_size   # ('text-to-image', 64)
+    images = subject.generate(["a large red circle on the left"], seeds=[0])
+"""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from zoo.data.shapes import REFERENCE_SIZE
+from zoo.models.base import Task, to_uint8
+from zoo.pretrained import PretrainedModel
+
+KINDS = ("text-to-image", "image-to-text", "inpainting", "image-to-image")
+CAPTION_BEAM_SIZE = 3  # what the exported captioner uses
+
+
+class Subject:
+    """The model under evaluation: `kind`, `image_size`, `description` and the kind's method."""
+
+    kind = None
+    image_size = None
+    description = None
+
+    def generate(self, captions, seeds):
+        raise NotImplementedError
+
+    def caption(self, images):
+        raise NotImplementedError
+
+    def inpaint(self, images, masks, captions):
+        raise NotImplementedError
+
+    def translate(self, label_maps):
+        raise NotImplementedError
+
+
+class TaskSubject(Subject):
+    """A Keras task, called through the same functions its serving module uses."""
+
+    def __init__(self, task):
+        if task.task_name not in KINDS:
+            raise ValueError(f"Cannot evaluate {task.family}, a model of kind {task.task_name!r}; "
+                             f"evaluation covers {list(KINDS)}.")
+        self.task = task
+        self.kind = task.task_name
+        self.image_size = int(task.config.image_size)
+        self.description = f"{task.family} (Keras task)"
+
+    def generate(self, captions, seeds):
+        tokens = self.task.tokenize(list(captions))
+        return to_uint8(self.task.images_from_tokens(tokens, tf.constant(seeds, tf.int64)))
+
+    def caption(self, images):
+        return self.task.caption(images, beam_size=CAPTION_BEAM_SIZE)
+
+    def inpaint(self, images, masks, captions):
+        if not self.task.uses_text:
+            captions = None  # a model without a text path takes no captions at all
+        return self.task.inpaint(images, masks, list(captions) if captions is not None else None)
+
+    def translate(self, label_maps):
+        return self.task.translate(label_maps)
+
+
+class SavedModelSubject(Subject):
+    """An exported zoo SavedModel, called through its signatures (by `zoo.pretrained.PretrainedModel`)."""
+
+    def __init__(self, path):
+        self.path = resolve_savedmodel(path)
+        try:
+            self.model = PretrainedModel(self.path)
+        except KeyError as error:  # kind_of looks up serving_default first
+            raise ValueError(f"{self.path!r} has no `serving_default` signature ({error}); evaluate a "
+                             "SavedModel written by `zoo export`.") from error
+        self.kind = self.model.kind
+        self.metadata = self.model.metadata
+        self.image_size = self._image_size()
+        self.description = f"SavedModel {self.path}"
+
+    def _image_size(self):
+        if self.kind == "image-to-image":
+            channels = self.model.signatures["serving_default"].structured_input_signature[1]["inputs"].shape[-1]
+            if channels != 1:
+                raise ValueError(f"{self.path!r} translates {channels}-channel inputs; `shapes` label maps "
+                                 "have 1 channel (class indices).")
+        if self.model.image_size:
+            return int(self.model.image_size)
+        if self.kind == "text-to-image":  # an export without metadata: the size of what it draws
+            return int(self.generate(["a small red circle in the center"], [0]).shape[1])
+        return REFERENCE_SIZE  # a captioner resizes any image itself
+
+    def generate(self, captions, seeds):
+        return self.model.generate(list(captions), seeds=seeds)
+
+    def caption(self, images):
+        return self.model.caption(np.asarray(images, np.uint8))
+
+    def inpaint(self, images, masks, captions):
+        return self.model.inpaint(images, masks, list(captions))
+
+    def translate(self, label_maps):
+        return self.model.translate(label_maps)
+
+
+def resolve_savedmodel(path):
+    """`path` if it holds `saved_model.pb`, else its newest numbered version folder (TF Serving layout)."""
+    path = os.fspath(path)
+    if os.path.exists(os.path.join(path, "saved_model.pb")):
+        return path
+    versions = sorted(int(d) for d in os.listdir(path) if d.isdigit()) if os.path.isdir(path) else []
+    versions = [v for v in versions if os.path.exists(os.path.join(path, str(v), "saved_model.pb"))]
+    if not versions:
+        raise FileNotFoundError(f"No SavedModel at {path!r}: neither {path}/saved_model.pb nor "
+                                f"{path}/<version>/saved_model.pb exists.")
+    return os.path.join(path, str(versions[-1]))
+
+
+def as_subject(model):
+    """A `Subject` for a Keras task, a SavedModel directory, or a Subject (returned as is)."""
+    if isinstance(model, Subject):
+        return model
+    if isinstance(model, Task):
+        return TaskSubject(model)
+    if isinstance(model, (str, os.PathLike)):
+        return SavedModelSubject(model)
+    raise ValueError(f"Cannot evaluate {type(model).__name__}: give a zoo Task (zoo.build, load_trained) "
+                     "or the directory of an exported SavedModel.")
