@@ -150,7 +150,7 @@ def test_real_ceiling_and_baselines(results):
     assert captioner.value("bleu_4", "nearest neighbour") > 0.3
     assert captioner.value("caption/cell", "nearest neighbour") > 0.5
     assert captioner.value("caption/scene", "real") == 1.0
-    assert captioner.value("bleu_4", "real") > captioner.value("bleu_4", "nearest neighbour")
+    assert captioner.value("bleu_4", "real") == 1.0 and captioner.value("cider_d", "real") > 5
 
 
 def test_inpainting_ceiling_and_opencv(results):
