@@ -6,6 +6,7 @@
 """
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -129,13 +130,19 @@ def _export(args):
     from zoo.training.config import TrainConfig
     from zoo.training.trainer import load_trained
 
+    metadata = {}
     if args.workdir:
+        import tensorflow as tf
+
         task = load_trained(args.workdir)
-        default_name = f"{TrainConfig.load(os.path.join(args.workdir, 'config.json')).model}_shapes"
+        config = TrainConfig.load(os.path.join(args.workdir, "config.json"))
+        default_name = f"{config.model}_{config.data}"
+        latest = tf.train.latest_checkpoint(os.path.join(args.workdir, "checkpoints"))
+        metadata = {"trained_steps": int(latest.rsplit("-", 1)[-1]), "training": dataclasses.asdict(config)}
     else:
         task = zoo.build(args.name).build_all()
         default_name = args.name
-    path = export(task, args.out, args.export_name or default_name, version=args.version)
+    path = export(task, args.out, args.export_name or default_name, version=args.version, metadata=metadata)
     print(f"exported {path}")
 
 
@@ -203,6 +210,17 @@ def _translate(args):
     channels = int(model.signatures["serving_default"].structured_input_signature[1]["inputs"].shape[-1])
     label_map = _read_image(args.label_map, "L" if channels == 1 else "RGB")
     print(f"wrote {_write_images(model.translate(label_map), args.out)[0]}")
+
+
+def _quickstart(args):
+    from zoo.quickstart import quickstart
+
+    summary = quickstart(args.out, train=args.train, steps=args.steps, model=args.model, workdir=args.workdir,
+                         xla=not args.no_xla, savedmodels=args.savedmodels)
+    if summary["workdir"]:
+        print(f"trained in {summary['workdir']} (zoo export --workdir {summary['workdir']} --out savedmodels)")
+    print(f"wrote {summary['out']}")
+    print(summary["score"])
 
 
 def _add_pretrained_commands(commands):
@@ -285,6 +303,16 @@ def build_parser():
     evaluate.add_argument("--out", help="write the results as JSON")
     evaluate.add_argument("--plot", help="write a PNG of samples")
     evaluate.set_defaults(run=_evaluate)
+
+    quickstart = commands.add_parser("quickstart", help="the pretrained models on one PNG sheet (or --train one)")
+    quickstart.add_argument("--out", default="quickstart.png")
+    quickstart.add_argument("--train", action="store_true", help="train a small cgan_t2i for a few minutes instead")
+    quickstart.add_argument("--steps", type=int, help="--train: training steps (default 600)")
+    quickstart.add_argument("--model", default="cgan_t2i", help="--train: the text-to-image model (default cgan_t2i)")
+    quickstart.add_argument("--workdir", help="--train: the run's folder (default: a new temporary folder)")
+    quickstart.add_argument("--no-xla", action="store_true", help="--train: do not compile the step with XLA")
+    quickstart.add_argument("--savedmodels", help="folder of exported models (default: the repository's savedmodels/)")
+    quickstart.set_defaults(run=_quickstart)
 
     _add_pretrained_commands(commands)
     return parser
