@@ -37,6 +37,15 @@ def test_object_masks_hide_an_object():
         assert (hidden > 0).any()
 
 
+def test_mask_folder_gives_each_example_a_hole(shared_data):
+    ds = zoo.data.load("facades", split="test", path=str(shared_data / "facades"), image_size=32, batch_size=4,
+                       masks=str(shared_data / "masks"), shuffle=False, repeat=False)
+    masks = next(iter(ds))["mask"].numpy()
+    assert masks.shape == (4, 32, 32, 1) and masks.dtype == np.float32
+    assert set(np.unique(masks).tolist()) <= {0.0, 1.0}
+    assert all(0 < m.mean() < 0.7 for m in masks)  # the NVIDIA masks hide 0-60% of an image
+
+
 def test_load_bad_input():
     with pytest.raises(DataError, match="Unknown data set 'shapez'"):
         zoo.data.load("shapez")

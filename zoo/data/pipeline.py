@@ -141,7 +141,7 @@ def _tfds_examples(name, split, data_dir, image_size):
 def _folder_masks(path, image_size, seed):
     from zoo.data import mask_folder
 
-    holes = mask_folder.hole_masks(path, image_size=image_size)
+    holes = mask_folder.hole_masks(path, image_size=image_size).map(lambda example: example["mask"])
     return holes.shuffle(256, seed=seed).repeat()
 
 
