@@ -14,6 +14,7 @@ import keras
 import tensorflow as tf
 
 from zoo.layers import ConditioningAugmentation, FiLM, TileText
+from zoo.layers.convolution import spectral_normalization
 from zoo.models.base import SeededTextToImageTask, TaskConfig
 from zoo.models.matcher import MatcherConfig, build_image_encoder, build_text_projection
 from zoo.registry import register_model
@@ -47,7 +48,7 @@ def _channels(config, resolution, base):
 
 
 def _maybe_spectral(layer, enabled):
-    return keras.layers.SpectralNormalization(layer) if enabled else layer
+    return spectral_normalization(layer) if enabled else layer
 
 
 def build_generator(config, text_dim):
@@ -57,8 +58,12 @@ def build_generator(config, text_dim):
     sentence = keras.Input((text_dim,), name="sentence")
     condition_noise = keras.Input((config.condition_dim,), name="condition_noise")
     # === Conditioning ===
+    # Normalised because a pretrained, frozen encoder may emit sentence vectors of any scale
+    # (the shapes matcher's are ~0.01: its loss only sees directions), which Adam would need
+    # thousands of steps to amplify.
+    normalised = keras.layers.LayerNormalization(name="sentence_norm")(sentence)
     condition, mean, log_variance = ConditioningAugmentation(config.condition_dim, name="conditioning")(
-        [sentence, condition_noise]
+        [normalised, condition_noise]
     )
     code = keras.layers.Concatenate(name="code")([noise, condition])
     # === Upsampling blocks ===
@@ -107,13 +112,14 @@ def build_discriminator(config, text_dim):
         x = _maybe_spectral(conv, sn)(x)
         x = keras.layers.LeakyReLU(0.2, name=f"down{resolution}_act")(x)
     # === Matching head ===
-    text = keras.layers.Dense(64, name="text_projection")(sentence)
+    normalised = keras.layers.LayerNormalization(name="sentence_norm")(sentence)  # as in the generator
+    text = keras.layers.Dense(64, name="text_projection")(normalised)
     if config.discriminator_head == "concat":
         joined = keras.layers.Concatenate(name="joint")([x, TileText(name="tile_text")([text, x])])
         h = _maybe_spectral(keras.layers.Conv2D(x.shape[-1], 3, padding="same", name="joint_conv"), sn)(joined)
         h = keras.layers.LeakyReLU(0.2, name="joint_act")(h)
         logits = keras.layers.Conv2D(1, 4, padding="valid", name="logit", dtype="float32")(h)
-        logits = keras.layers.Flatten(name="logits")(logits)
+        logits = keras.layers.Flatten(name="logits", dtype="float32")(logits)  # float32 under mixed precision too
     else:
         pooled = keras.layers.GlobalAveragePooling2D(name="pool")(x)
         unconditional = keras.layers.Dense(1, name="unconditional", dtype="float32")(pooled)
