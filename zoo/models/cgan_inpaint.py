@@ -24,7 +24,7 @@ import tensorflow as tf
 from keras import ops
 
 from zoo.layers import FiLM
-from zoo.layers.convolution import GatedConv2D, gated_up_block
+from zoo.layers.convolution import GatedConv2D, gated_up_block, spectral_normalization
 from zoo.models.base import Task, TaskConfig, check_images, check_masks, to_uint8
 from zoo.registry import register_model
 from zoo.text import PAD_ID, check_captions, python_words
@@ -126,7 +126,9 @@ def build_generator(config, text_dim):
             tokens=keras.Input((config.max_length,), dtype="int32", name="tokens"),
             has_text=keras.Input((1,), name="has_text"),
         )
-        condition = keras.layers.Dense(config.condition_dim, name="text_condition")(inputs["sentence"])
+        # Normalised because a pretrained encoder (the shapes matcher) emits vectors of scale ~0.01.
+        sentence = keras.layers.LayerNormalization(name="sentence_norm")(inputs["sentence"])
+        condition = keras.layers.Dense(config.condition_dim, name="text_condition")(sentence)
         condition = keras.layers.LeakyReLU(0.2, name="text_condition_act")(condition)
         # Zero for examples without a caption, so FiLM falls back to its learned biases alone.
         condition = keras.layers.Multiply(name="text_gate")([condition, inputs["has_text"]])
@@ -142,9 +144,8 @@ def build_generator(config, text_dim):
         x = GatedConv2D(bottleneck_channels(config), 3, dilation_rate=rate, name=f"bottleneck{index}")(x)
         x = _film(x, condition, f"bottleneck{index}_film")
     if config.use_text and config.word_attention:
-        x = WordAttention(config.attention_heads, name="word_attention")(
-            [x, inputs["words"], inputs["tokens"], inputs["has_text"]]
-        )
+        words = keras.layers.LayerNormalization(name="words_norm")(inputs["words"])
+        x = WordAttention(config.attention_heads, name="word_attention")([x, words, inputs["tokens"], inputs["has_text"]])
     # === Decoder ===
     for level in reversed(range(1, config.downsamplings)):
         x = gated_up_block(x, skips[level], _level_channels(config, level), f"decoder{level}")
@@ -172,7 +173,7 @@ def build_discriminator(config):
     for layer in range(config.discriminator_layers):
         filters = min(config.discriminator_channels * 2**layer, 4 * config.discriminator_channels)
         conv = keras.layers.Conv2D(filters, 5, strides=2, padding="same", name=f"down{layer + 1}")
-        x = keras.layers.SpectralNormalization(conv, name=f"down{layer + 1}_sn")(x)
+        x = spectral_normalization(conv, name=f"down{layer + 1}_sn")(x)
         if layer < config.discriminator_layers - 1:  # the last layer's outputs are the logits
             x = keras.layers.LeakyReLU(0.2, name=f"down{layer + 1}_act")(x)
     return keras.Model({"images": images, "masks": masks}, x, name="discriminator")
