@@ -85,7 +85,9 @@ def check_in_range(result):
                 assert math.isfinite(value), (row.metric, column, value)
             elif name == "cider_d":
                 assert 0 <= value <= 10, (row.metric, column, value)
-            else:  # fractions, BLEU, SSIM, L1 on [0, 1] values
+            elif name == "ssim":  # an untrained model's images can be anti-correlated with the truth
+                assert -1 <= value <= 1, (row.metric, column, value)
+            else:  # fractions, BLEU, L1 on [0, 1] values
                 assert 0 <= value <= 1, (row.metric, column, value)
 
 
@@ -98,10 +100,12 @@ def test_task_and_its_export_get_the_same_rows_and_values(name, models, results)
     assert {row.metric for row in from_task.target_rows()} == TARGET_ROWS[from_task.kind]
     check_in_range(from_task)
     check_in_range(from_export)
-    # The export runs the same graphs: the same seeds, captions and masks give the same scores.
+    # The export runs the same graphs: the same seeds, captions and masks give the same scores (up to
+    # float rounding between eager and graph kernels, which can move a pixel by one level).
     for row in from_export.rows:
         for column, value in row.values.items():
-            assert value == pytest.approx(from_task.value(row.metric, column), abs=1e-6), (row.metric, column)
+            expected = from_task.value(row.metric, column)
+            assert value == pytest.approx(expected, rel=1e-3, abs=1e-3), (row.metric, column)
     assert from_task.config["num_examples"] == SETTINGS[name]["num_examples"]
     assert from_task.config["split"] == "test"
 
