@@ -13,7 +13,8 @@ import math
 import keras
 import tensorflow as tf
 
-from zoo.layers import ConditioningAugmentation, FiLM, TileText
+from zoo.layers import ConditioningAugmentation, TileText
+from zoo.layers.film_decoder import film_upsampling_block
 from zoo.layers.convolution import spectral_normalization
 from zoo.models.base import SeededTextToImageTask, TaskConfig
 from zoo.models.matcher import MatcherConfig, build_image_encoder, build_text_projection
@@ -72,7 +73,7 @@ def build_generator(config, text_dim):
     x = keras.layers.Reshape((4, 4, width), name="grid")(x)
     for level in range(int(math.log2(config.image_size // 4))):
         resolution = 8 * 2**level
-        x = _generator_block(x, code, _channels(config, resolution, config.generator_channels), f"up{resolution}")
+        x = film_upsampling_block(x, code, _channels(config, resolution, config.generator_channels), f"up{resolution}")
     # === Output ===
     x = keras.layers.LeakyReLU(0.2, name="rgb_activation")(x)
     images = keras.layers.Conv2D(3, 3, padding="same", activation="tanh", name="to_rgb", dtype="float32")(x)
@@ -81,18 +82,6 @@ def build_generator(config, text_dim):
         {"images": images, "mean": mean, "log_variance": log_variance},
         name="generator",
     )
-
-
-def _generator_block(x, code, width, name):
-    upsampled = keras.layers.UpSampling2D(2, name=f"{name}_upsample")(x)
-    shortcut = keras.layers.Conv2D(width, 1, name=f"{name}_shortcut")(upsampled)
-    h = keras.layers.Conv2D(width, 3, padding="same", name=f"{name}_conv1")(upsampled)
-    h = FiLM(name=f"{name}_film1")([h, code])
-    h = keras.layers.LeakyReLU(0.2, name=f"{name}_act1")(h)
-    h = keras.layers.Conv2D(width, 3, padding="same", name=f"{name}_conv2")(h)
-    h = FiLM(name=f"{name}_film2")([h, code])
-    h = keras.layers.LeakyReLU(0.2, name=f"{name}_act2")(h)
-    return keras.layers.Add(name=f"{name}_residual")([shortcut, h])
 
 
 def build_discriminator(config, text_dim):

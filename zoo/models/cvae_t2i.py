@@ -52,7 +52,8 @@ def build_encoder(config, text_dim):
         x = keras.layers.LeakyReLU(0.2, name=f"down{resolution}_act")(x)
     # === Posterior head ===
     # The sentence joins the image features so that z need not encode what the text already says.
-    joined = keras.layers.Concatenate(name="joint")([keras.layers.Flatten(name="flatten")(x), sentence])
+    normalised = keras.layers.LayerNormalization(name="sentence_norm")(sentence)  # pretrained vectors can be tiny
+    joined = keras.layers.Concatenate(name="joint")([keras.layers.Flatten(name="flatten")(x), normalised])
     mean = keras.layers.Dense(config.latent_dim, name="mean", dtype="float32")(joined)
     log_variance = keras.layers.Dense(config.latent_dim, name="log_variance", dtype="float32")(joined)
     return keras.Model(
@@ -66,7 +67,8 @@ def build_decoder(config, text_dim):
     latent = keras.Input((config.latent_dim,), name="latent")
     sentence = keras.Input((text_dim,), name="sentence")
     # === Decoder ===
-    code = keras.layers.Concatenate(name="code")([latent, sentence])
+    normalised = keras.layers.LayerNormalization(name="sentence_norm")(sentence)
+    code = keras.layers.Concatenate(name="code")([latent, normalised])
     images = film_image_decoder(code, config.image_size, config.decoder_channels, config.max_channels)
     return keras.Model({"latent": latent, "sentence": sentence}, images, name="decoder")
 

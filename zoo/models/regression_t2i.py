@@ -32,7 +32,8 @@ def build_decoder(config, text_dim):
     # === Inputs ===
     sentence = keras.Input((text_dim,), name="sentence")
     # === Decoder ===
-    images = film_image_decoder(sentence, config.image_size, config.decoder_channels, config.max_channels)
+    normalised = keras.layers.LayerNormalization(name="sentence_norm")(sentence)  # pretrained vectors can be tiny
+    images = film_image_decoder(normalised, config.image_size, config.decoder_channels, config.max_channels)
     return keras.Model(sentence, images, name="decoder")
 
 
