@@ -121,12 +121,12 @@ def colour_label_map(label_map):
 
 
 def translate_scenes(translator, scenes):
-    """(label map, translated image, real image) for each `(split, index)` scene."""
+    """(label map, translated image) for each `(split, index)` scene."""
     from zoo.data import shapes
 
     rendered = [shapes.scene(split, index, image_size=translator.image_size) for split, index in scenes]
     translated = translator.translate(np.stack([s["label_map"] for s in rendered]))
-    return [(s["label_map"], image, s["image"]) for s, image in zip(rendered, translated)]
+    return [(s["label_map"], image) for s, image in zip(rendered, translated)]
 
 
 def score_line(matches):
@@ -188,7 +188,7 @@ def pretrained_rows(models):
           (restored["with_caption"], "restored from the caption", "", None),
           (restored["without_caption"], "completed without a caption", "", None)]),
         (f"label map to image ({models['translator'].name})",
-         [panel for label_map, image, real in translated
+         [panel for label_map, image in translated
           for panel in ((colour_label_map(label_map), "label map", "", None), (image, "generated", "", None))]),
     ]
     return rows, round_trip
@@ -203,11 +203,12 @@ def train_text_to_image(workdir, steps=TRAIN_STEPS, model=TRAIN_MODEL, xla=True)
     overrides = {"image_size": TRAIN_IMAGE_SIZE} if model == TRAIN_MODEL else {}
     # An L1 term pulls each image towards the real scene of its caption: the layout and colours
     # come within a few hundred steps, where the adversarial loss alone takes thousands.
-    hparams = {"reconstruction_weight": TRAIN_RECONSTRUCTION_WEIGHT}
+    # The conditioning-augmentation KL pulls every caption's condition to the same prior early on;
+    # without it the generator reads the text sooner (the pretrained recipe turns it off too).
+    hparams = {"reconstruction_weight": TRAIN_RECONSTRUCTION_WEIGHT, "kl_weight": 0.0}
     config = TrainConfig(model=model, workdir=workdir, steps=steps, batch_size=TRAIN_BATCH_SIZE, xla=xla,
                          model_overrides=overrides, hparams=hparams, checkpoint_every=steps,
-                         summary_every=min(50, steps),
-                         sample_every=steps,
+                         summary_every=min(50, steps), sample_every=steps,
                          # A short run: 0.999 would leave the average half made of the initial weights.
                          ema_decay=0.99)
     trainer = Trainer(config)
@@ -248,12 +249,14 @@ def quickstart(out="quickstart.png", train=False, steps=None, model=TRAIN_MODEL,
 
     Args:
         out: the PNG to write.
-        train: train `model` on `shapes` for `steps` steps (default `TRAIN_STEPS`) (in `workdir`, default a new
-            temporary folder that is kept) and sample it, instead of the pretrained models.
+        train: instead of the pretrained models, train `model` on `shapes` for `steps` steps (default
+            `TRAIN_STEPS`) in `workdir` (default: a new temporary folder, kept) and sample it; the
+            pretrained captioner scores it when it is there.
         xla: compile the training step with XLA (`train` only).
         savedmodels: a folder holding the pretrained models (default: `zoo.load`'s search folders).
     """
     import zoo
+    from zoo.pretrained import available
 
     steps = TRAIN_STEPS if steps is None else steps
     _check_arguments(out, steps, model)
@@ -261,7 +264,7 @@ def quickstart(out="quickstart.png", train=False, steps=None, model=TRAIN_MODEL,
         workdir = workdir or tempfile.mkdtemp(prefix="zoo-quickstart-")
         task = train_text_to_image(workdir, steps=steps, model=model, xla=xla)
         captioner_name = PRETRAINED["captioner"]
-        captioner = zoo.load(captioner_name, path=savedmodels) if captioner_name in _available(savedmodels) else None
+        captioner = zoo.load(captioner_name, path=savedmodels) if captioner_name in available(savedmodels) else None
         rows, round_trip = trained_rows(task, steps, captioner)
         title = f"zoo quickstart --train: {model} after {steps} steps on shapes"
     else:
@@ -271,9 +274,3 @@ def quickstart(out="quickstart.png", train=False, steps=None, model=TRAIN_MODEL,
     score = score_line(round_trip["matches"]) if round_trip else (
         f"score: not measured ({PRETRAINED['captioner']} is not exported, so nothing captions the images back)")
     return {"out": out, "score": score, "matches": round_trip["matches"] if round_trip else None, "workdir": workdir}
-
-
-def _available(path):
-    from zoo.pretrained import available
-
-    return available(path)
