@@ -122,3 +122,18 @@ def gated_up_block(x, skip, filters, name):
     x = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_upsample")(x)
     x = keras.layers.Concatenate(name=f"{name}_skip")([x, skip])
     return GatedConv2D(filters, 3, name=f"{name}_gated")(x)
+
+
+def spectral_normalization(layer, **kwargs):
+    """`keras.layers.SpectralNormalization` of `layer` that keeps its float32 kernel exact under mixed precision.
+
+    Keras' wrapper reads the kernel through the autocast to the compute dtype, so under
+    mixed_float16 or mixed_bfloat16 every training call would write the kernel back
+    rounded to 16 bits, losing the small optimizer updates that float32 weights are kept
+    for. With `autocast=False` on the wrapper the power iteration and the rescale run in
+    the kernel's own dtype; the wrapped layer still computes in the mixed dtype.
+
+    Example:
+        x = spectral_normalization(keras.layers.Conv2D(64, 4, strides=2), name="down1_sn")(x)
+    """
+    return keras.layers.SpectralNormalization(layer, autocast=False, **kwargs)
