@@ -304,10 +304,12 @@ def build_parser():
     evaluate.add_argument("--plot", help="write a PNG of samples")
     evaluate.set_defaults(run=_evaluate)
 
+    from zoo.quickstart import TRAIN_STEPS
+
     quickstart = commands.add_parser("quickstart", help="the pretrained models on one PNG sheet (or --train one)")
     quickstart.add_argument("--out", default="quickstart.png")
     quickstart.add_argument("--train", action="store_true", help="train a small cgan_t2i for a few minutes instead")
-    quickstart.add_argument("--steps", type=int, help="--train: training steps (default 600)")
+    quickstart.add_argument("--steps", type=int, default=TRAIN_STEPS, help=f"--train: training steps (default {TRAIN_STEPS})")
     quickstart.add_argument("--model", default="cgan_t2i", help="--train: the text-to-image model (default cgan_t2i)")
     quickstart.add_argument("--workdir", help="--train: the run's folder (default: a new temporary folder)")
     quickstart.add_argument("--no-xla", action="store_true", help="--train: do not compile the step with XLA")
