@@ -6,16 +6,25 @@ import tensorflow as tf
 
 log = logging.getLogger("zoo.training")
 
+# Why XLA cannot compile a distributed step on CPU (checked with TensorFlow 2.21).
+_NO_XLA_ON_CPU = {
+    # TensorFlow fails with "Trying to access resource ... located in device CPU:1 from device
+    # CPU:0" (the XLA known issues on tf.Variable devices).
+    "mirrored": "one XLA cluster cannot span the replicas' CPU devices (variables on another device)",
+    # "Detected unsupported operations ... on XLA_CPU_JIT: CollectiveGatherV2".
+    "multi_worker": "XLA's CPU compiler has no kernels for the collective ops between workers "
+                    "(CollectiveReduceV2, CollectiveGatherV2)",
+}
+
 
 def make_strategy(config):
     """(strategy, use_xla) for `config.strategy` and `config.xla`.
 
     `default`: one device. `mirrored`: every GPU, or `config.devices` logical CPU
     devices when there is no GPU (for tests and for trying it out). `multi_worker`:
-    the machines of `TF_CONFIG`. On CPU, one XLA cluster cannot span the replicas'
-    devices (TensorFlow fails with "Trying to access resource ... located in device
-    CPU:1 from device CPU:0", see the XLA known issues on tf.Variable devices), so
-    there the step falls back to a plain `tf.function`, and the log says so.
+    the machines of `TF_CONFIG`. XLA cannot compile either strategy's step on CPU, so
+    there the step falls back to a plain `tf.function`, and the log says why (see
+    `_NO_XLA_ON_CPU`).
     """
     if config.strategy == "default":
         return tf.distribute.get_strategy(), config.xla
@@ -27,9 +36,8 @@ def make_strategy(config):
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
     use_xla = config.xla
     if use_xla and not tf.config.list_physical_devices("GPU"):
-        log.warning(
-            "XLA is off for the %s strategy on CPU: an XLA cluster cannot span the replicas' CPU "
-            "devices (variables on another device); the step runs as a plain tf.function.", config.strategy)
+        log.warning("XLA is off for the %s strategy on CPU: %s; the step runs as a plain tf.function.",
+                    config.strategy, _NO_XLA_ON_CPU[config.strategy])
         use_xla = False
     return strategy, use_xla
 

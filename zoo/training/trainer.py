@@ -4,7 +4,8 @@ It builds the task and one optimizer per group (before the first compiled step),
 compiles the step with XLA, keeps an exponential moving average (EMA) of the
 generator weights, checkpoints every N steps and on Ctrl-C / SIGTERM, resumes
 from the exact step, writes TensorBoard summaries and a progress bar, and stops
-on a NaN or Inf loss keeping the last good checkpoint.
+on a NaN or Inf loss keeping the last good checkpoint. Under a `multi_worker`
+strategy every worker steps and saves, but only the chief writes the run's files.
 
 Example:
     config = TrainConfig(model="cgan_t2i_tiny", workdir="runs/demo", steps=100, batch_size=8)
@@ -16,6 +17,7 @@ import contextlib
 import logging
 import os
 import signal
+import tempfile
 import time
 
 import keras
@@ -50,11 +52,36 @@ class Trainer:
         self.resume = resume
         os.makedirs(config.workdir, exist_ok=True)
         self._check_workdir()
-        if config.precision != "float32":
-            keras.mixed_precision.set_global_policy(config.precision)
         self.strategy, self.xla = distribute.make_strategy(config)
+        # Every worker saves (saving runs collectives) and every worker steps, but only the
+        # chief writes the run's files; the others save into a scratch directory.
+        self.is_chief = self.strategy.extended.should_checkpoint
+        # The policy applies to the layers built here; it is put back so that it does not leak.
+        with _global_dtype_policy(config.precision):
+            self._build(config, resume)
+        self.step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.checkpoint = tf.train.Checkpoint(
+            task=self.task, step=self.step_counter, ema=self.ema.checkpointable(), **self.optimizers
+        )
+        self.checkpoint_dir = os.path.join(config.workdir, "checkpoints")
+        save_dir = self.checkpoint_dir if self.is_chief else tempfile.mkdtemp(prefix="zoo-worker-checkpoints-")
+        self.manager = tf.train.CheckpointManager(self.checkpoint, save_dir, max_to_keep=config.keep_checkpoints)
+        if resume:
+            self._restore()
+        if self.is_chief:
+            config.save(os.path.join(config.workdir, "config.json"))
+        self._stop_requested = None
+        self._fixed_batch = None
+
+    # === Set-up ===
+    def _build(self, config, resume):
         with self.strategy.scope():
             self.task = zoo.build(config.model, **config.model_overrides)
+        if self.task.uses_text:
+            # The tokenizer keeps its words in a string variable; made outside the strategy, because
+            # MultiWorkerMirroredStrategy broadcasts initial values with collectives that take numbers only.
+            self.task.tokenizer
+        with self.strategy.scope():
             self.task.build_all()
             if config.init_from and not resume:
                 self._initialise_from(config.init_from)
@@ -62,20 +89,7 @@ class Trainer:
             self.hparams = self._hparams()
             self.optimizers = self._make_optimizers()
             self.ema = _EMA(self.steps.ema_networks(self.task), config.ema_decay)
-        self.step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        self.checkpoint = tf.train.Checkpoint(
-            task=self.task, step=self.step_counter, ema=self.ema.checkpointable(), **self.optimizers
-        )
-        self.manager = tf.train.CheckpointManager(
-            self.checkpoint, os.path.join(config.workdir, "checkpoints"), max_to_keep=config.keep_checkpoints
-        )
-        if resume:
-            self._restore()
-        config.save(os.path.join(config.workdir, "config.json"))
-        self._stop_requested = None
-        self._fixed_batch = None
 
-    # === Set-up ===
     def _check_workdir(self):
         has_checkpoint = tf.train.latest_checkpoint(os.path.join(self.config.workdir, "checkpoints"))
         if has_checkpoint and not self.resume:
@@ -118,7 +132,7 @@ class Trainer:
         log.info("initialised %s from %s", ", ".join(sorted(shared)), latest)
 
     def _restore(self):
-        latest = self.manager.latest_checkpoint
+        latest = tf.train.latest_checkpoint(self.checkpoint_dir)
         if latest is None:
             raise FileNotFoundError(f"--resume: no checkpoint in {self.config.workdir!r} to resume from.")
         self.checkpoint.restore(latest).assert_existing_objects_matched()
@@ -141,7 +155,13 @@ class Trainer:
     def _step_function(self):
         task, optimizers, hparams, train_step, ema = self.task, self.optimizers, self.hparams, self.steps.train_step, self.ema
 
+        replicas = self.strategy.num_replicas_in_sync
+
         def replica_step(batch, seed):
+            if replicas > 1:
+                # Each replica draws its own noise for its share of the batch, not a copy of another's.
+                replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+                seed = tf.random.experimental.stateless_fold_in(seed, replica)
             losses = train_step(task, optimizers, batch, seed, hparams)
             ema.update()
             return losses
@@ -165,7 +185,8 @@ class Trainer:
         dataset = self.strategy.experimental_distribute_dataset(
             self.dataset(skip_examples=start * self.config.batch_size))
         step_fn = self._step_function()
-        writer = tf.summary.create_file_writer(os.path.join(self.config.workdir, "summaries"))
+        writer = tf.summary.create_file_writer(os.path.join(self.config.workdir, "summaries")) \
+            if self.is_chief else tf.summary.create_noop_writer()
         progress = keras.utils.Progbar(self.config.steps, stateful_metrics=["examples/s"], verbose=1 if self.config.progress else 0)
         progress.update(start)
         losses, window_start, window_steps = {}, time.perf_counter(), 0
@@ -184,27 +205,33 @@ class Trainer:
                     rate = window_steps / max(time.perf_counter() - window_start, 1e-9)
                     self._write_summaries(losses, done, rate)
                     window_start, window_steps = time.perf_counter(), 0
-                if done % self.config.sample_every == 0:
+                if done % self.config.sample_every == 0 and self.is_chief:
                     self._write_samples(done)
                 if done % self.config.checkpoint_every == 0:
-                    self.manager.save(checkpoint_number=done)
+                    self._save()
                 now = time.perf_counter()
                 rate = self.config.batch_size / max(now - last, 1e-9)
                 examples_per_second = rate if step == start else 0.9 * examples_per_second + 0.1 * rate
                 last = now
                 shown = [(k, v) for k, v in losses.items() if k.endswith("loss")]
                 progress.update(done, shown + [("examples/s", examples_per_second)])
-        self.manager.save(checkpoint_number=int(self.step_counter))
+        self._save()
         if self._stop_requested:
             log.warning("stopped by %s at step %d; checkpoint saved", self._stop_requested, int(self.step_counter))
         return losses
+
+    def _save(self):
+        """Checkpoint the current step; a non-chief worker's copy goes to scratch and is removed."""
+        self.manager.save(checkpoint_number=int(self.step_counter))
+        if not self.is_chief:
+            tf.io.gfile.rmtree(self.manager.directory)
 
     def _check_finite(self, losses, step):
         bad = {k: v for k, v in losses.items() if not np.isfinite(v)}
         if bad:
             raise NonFiniteLossError(
                 f"Non-finite loss at step {step}: {bad}. Stopped without saving this step; the last good "
-                f"checkpoint is {self.manager.latest_checkpoint}. Try a lower learning_rate or --precision float32."
+                f"checkpoint is {tf.train.latest_checkpoint(self.checkpoint_dir)}. Try a lower learning_rate or --precision float32."
             )
 
     @contextlib.contextmanager
@@ -282,6 +309,17 @@ class _EMA:
         finally:
             for value, source in zip(saved, self.sources):
                 source.assign(value)
+
+
+@contextlib.contextmanager
+def _global_dtype_policy(name):
+    """Keras' global dtype policy set to `name` inside the block, and put back after it."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
 
 
 def train(config, resume=False):
