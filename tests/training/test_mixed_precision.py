@@ -45,7 +45,9 @@ def test_mixed_precision_trains_resumes_and_restores_the_global_policy(tmp_path,
 
     losses = trainer.fit()
     assert all(np.isfinite(v) for v in losses.values()), losses
-    assert losses["applied"] == 1.0
+    iterations = {g: int(o.iterations) for g, o in trainer.optimizers.items()}
+    # The dynamic loss scale may start too high and skip a step (both optimizers together); not every one.
+    assert iterations["generator"] == iterations["discriminator"] >= (1 if loss_scaled else 2), iterations
     optimizer_variables = [v for o in trainer.optimizers.values() for v in o.variables]
     assert _float_dtypes(trainer.task.weights + optimizer_variables) == {"float32"}
     weights = trainer.task.get_weights()
@@ -53,7 +55,7 @@ def test_mixed_precision_trains_resumes_and_restores_the_global_policy(tmp_path,
 
     resumed = Trainer(config.with_overrides(["steps=3"]), resume=True)
     assert int(resumed.step_counter) == 2
-    assert {g: int(o.iterations) for g, o in resumed.optimizers.items()} == {"discriminator": 2, "generator": 2}
+    assert {g: int(o.iterations) for g, o in resumed.optimizers.items()} == iterations
     if loss_scaled:
         assert {g: float(o.dynamic_scale) for g, o in resumed.optimizers.items()} == scales
     for a, b in zip(weights, resumed.task.get_weights()):
