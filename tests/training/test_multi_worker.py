@@ -19,7 +19,8 @@ WORKER_SCRIPT = textwrap.dedent("""
     from zoo.training.config import TrainConfig
     from zoo.training.trainer import Trainer
     config = TrainConfig(model="regression_t2i_tiny", workdir=sys.argv[1], steps=3, batch_size=4,
-                         strategy="multi_worker", checkpoint_every=2, summary_every=1, progress=False)
+                         strategy="multi_worker", checkpoint_every=2, summary_every=1, progress=False,
+                         xla=True)  # asked for, so that the fallback on CPU is logged
     trainer = Trainer(config)
     assert trainer.strategy.num_replicas_in_sync == 2 and not trainer.xla
     initial = trainer.task.get_weights()
