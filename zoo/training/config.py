@@ -26,7 +26,10 @@ class TrainConfig:
     learning_rate: float = None  # None: the family's default
     beta_1: float = None
     beta_2: float = None
-    xla: bool = True
+    # "auto": XLA where there is a GPU or TPU, a plain tf.function on CPU, where XLA's CPU
+    # backend ran every family's step 2-5x slower than TensorFlow's oneDNN kernels
+    # (benchmarks/README.md); True or False forces it.
+    xla: object = "auto"
     precision: str = "float32"
     strategy: str = "default"
     devices: int = 0  # mirrored: logical CPU devices to create when there is no GPU (0: use what exists)
@@ -50,6 +53,8 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}.")
+        if self.xla not in (True, False, "auto"):
+            raise ValueError(f"xla must be true, false or 'auto', got {self.xla!r}.")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}.")
 

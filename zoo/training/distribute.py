@@ -27,19 +27,32 @@ def make_strategy(config):
     `_NO_XLA_ON_CPU`).
     """
     if config.strategy == "default":
-        return tf.distribute.get_strategy(), config.xla
+        return tf.distribute.get_strategy(), resolve_xla(config.xla)
     if config.strategy == "mirrored":
         if config.devices and not tf.config.list_physical_devices("GPU"):
             split_cpu(config.devices)
         strategy = tf.distribute.MirroredStrategy()
     else:
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
-    use_xla = config.xla
+    use_xla = resolve_xla(config.xla)
     if use_xla and not tf.config.list_physical_devices("GPU"):
         log.warning("XLA is off for the %s strategy on CPU: %s; the step runs as a plain tf.function.",
                     config.strategy, _NO_XLA_ON_CPU[config.strategy])
         use_xla = False
     return strategy, use_xla
+
+
+def resolve_xla(xla):
+    """Whether to compile the step with XLA: `xla` itself, or for "auto" whether a GPU or TPU is present.
+
+    On CPU, XLA's backend runs convolutions, their gradients and pooling gradients with its
+    own (Eigen) kernels and loops, and every family's step ran 2-5x slower than the same
+    `tf.function` on TensorFlow's oneDNN kernels (benchmarks/README.md); Keras' own
+    `jit_compile="auto"` makes the same choice.
+    """
+    if xla == "auto":
+        return bool(tf.config.list_physical_devices("GPU") or tf.config.list_physical_devices("TPU"))
+    return bool(xla)
 
 
 def split_cpu(count):
