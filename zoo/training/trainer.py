@@ -1,8 +1,9 @@
 """The Trainer: owns the loop around a family's compiled step.
 
 It builds the task and one optimizer per group (before the first compiled step),
-compiles the step with XLA, keeps an exponential moving average (EMA) of the
-generator weights, checkpoints every N steps and on Ctrl-C / SIGTERM, resumes
+compiles the step (with XLA on a GPU or TPU, as a plain tf.function on CPU: see
+`TrainConfig.xla`), keeps an exponential moving average (EMA) of the generator
+weights, checkpoints every N steps and on Ctrl-C / SIGTERM, resumes
 from the exact step, writes TensorBoard summaries and a progress bar, and stops
 on a NaN or Inf loss keeping the last good checkpoint. Under a `multi_worker`
 strategy every worker steps and saves, but only the chief writes the run's files.
