@@ -8,9 +8,10 @@ A family registers a `FamilySteps`:
 - `train_step(task, optimizers, batch, seed, hparams)`: one batch, returns a dict of
   scalar losses. A plain function of its arguments, compiled by the Trainer with
   `tf.function`, and with XLA where `TrainConfig.xla` says so (so it must compile
-  with XLA). `seed` is an int32 [2] tensor for stateless randomness (`tf.random.stateless_*`), different every step. It applies its
-  gradients with `apply_gradients` (zoo.training.steps.common), which handles loss
-  scaling under mixed precision.
+  with XLA). `seed` is an int32 [2] tensor for stateless randomness
+  (`tf.random.stateless_*`), different every step. It applies its gradients with
+  `apply_gradients` (zoo.training.steps.common), which handles loss scaling under
+  mixed precision.
 - `hparams`: loss weights and switches with their defaults (`--set` overrides them).
 - `ema_networks(task)`: the networks whose weights the Trainer averages (EMA) for
   sampling and export (the generator of a GAN); empty for none.
