@@ -134,11 +134,12 @@ def _export(args):
     if args.workdir:
         import tensorflow as tf
 
-        task = load_trained(args.workdir)
+        task = load_trained(args.workdir, use_ema=not args.raw_weights)
         config = TrainConfig.load(os.path.join(args.workdir, "config.json"))
         default_name = f"{config.model}_{config.data}"
         latest = tf.train.latest_checkpoint(os.path.join(args.workdir, "checkpoints"))
-        metadata = {"trained_steps": int(latest.rsplit("-", 1)[-1]), "training": dataclasses.asdict(config)}
+        metadata = {"trained_steps": int(latest.rsplit("-", 1)[-1]), "training": dataclasses.asdict(config),
+                    "weights": "raw" if args.raw_weights or not config.ema_decay else "ema"}
     else:
         task = zoo.build(args.name).build_all()
         default_name = args.name
@@ -288,6 +289,8 @@ def build_parser():
     export.add_argument("--out", default="savedmodels")
     export.add_argument("--name", dest="export_name", help="model folder name (default: <model>_shapes)")
     export.add_argument("--version", type=int)
+    export.add_argument("--raw-weights", action="store_true",
+                        help="export the trained weights instead of their moving average (EMA lags short runs)")
     export.set_defaults(run=_export)
 
     evaluate = commands.add_parser("evaluate", help="score a model on shapes next to baselines and real data")
