@@ -32,9 +32,14 @@ def test_notebook_runs_in_fast_mode(path, tiny_savedmodels, monkeypatch, request
     monkeypatch.setenv("ZOO_SAVEDMODELS", tiny_savedmodels)
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, km=_kernel_manager(), timeout=600,
-                            resources={"metadata": {"path": str(NOTEBOOKS_DIR)}})
-    client.execute()  # a cell that raises fails the test with its traceback
+    manager = _kernel_manager()
+    client = NotebookClient(notebook, km=manager, timeout=600, resources={"metadata": {"path": str(NOTEBOOKS_DIR)}})
+    try:
+        client.execute()  # a cell that raises fails the test with its traceback
+    finally:
+        # A kernel manager passed in is not owned by the client, which would leave the kernel running.
+        if manager.has_kernel:
+            manager.shutdown_kernel(now=True)
     code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert code_cells and all(cell.execution_count for cell in code_cells)
     assert not [output for cell in code_cells for output in cell.outputs if output.output_type == "error"]
