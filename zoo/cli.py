@@ -217,7 +217,7 @@ def _quickstart(args):
     from zoo.quickstart import quickstart
 
     summary = quickstart(args.out, train=args.train, steps=args.steps, model=args.model, workdir=args.workdir,
-                         xla=not args.no_xla, savedmodels=args.savedmodels)
+                         xla=False if args.no_xla else "auto", savedmodels=args.savedmodels)
     if summary["workdir"]:
         print(f"trained in {summary['workdir']} (zoo export --workdir {summary['workdir']} --out savedmodels)")
     print(f"wrote {summary['out']}")
@@ -315,7 +315,8 @@ def build_parser():
     quickstart.add_argument("--steps", type=int, default=TRAIN_STEPS, help=f"--train: training steps (default {TRAIN_STEPS})")
     quickstart.add_argument("--model", default="cgan_t2i", help="--train: the text-to-image model (default cgan_t2i)")
     quickstart.add_argument("--workdir", help="--train: the run's folder (default: a new temporary folder)")
-    quickstart.add_argument("--no-xla", action="store_true", help="--train: do not compile the step with XLA")
+    quickstart.add_argument("--no-xla", action="store_true",
+                            help="--train: no XLA, even with a GPU (on a CPU it is off anyway)")
     quickstart.add_argument("--savedmodels", help="folder of exported models (default: the repository's savedmodels/)")
     quickstart.set_defaults(run=_quickstart)
 

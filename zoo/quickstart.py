@@ -36,6 +36,7 @@ LABEL_MAP_SCENES = (("test", 1), ("test", 2))
 TRAIN_MODEL = "cgan_t2i"
 TRAIN_MODELS = ("cgan_t2i", "cgan_t2i_tiny")  # the tiny one for tests
 TRAIN_RECONSTRUCTION_WEIGHT = 20.0
+TRAIN_LEARNING_RATE = 5e-4  # as the pretrained recipe
 TRAIN_STEPS = 1200
 TRAIN_BATCH_SIZE = 32
 TRAIN_IMAGE_SIZE = 32  # a quarter of the pixels of the pretrained model: 4x the steps in the same time
@@ -62,7 +63,7 @@ def missing_message(missing, path=None):
         f"zoo export --workdir runs/{name}/{load_recipe(name)[-1][0]} --out savedmodels --name {name}"
         for name in missing)
     return (f"zoo quickstart needs the pretrained models {missing}, which are not in {savedmodel_roots(path)}.\n"
-            f"Train and export them with their recipes (hours on a CPU, minutes on a GPU):\n{commands}\n"
+            f"Train and export them with their recipes (hours on a 2-core CPU):\n{commands}\n"
             "or set $ZOO_SAVEDMODELS to a folder that holds them; `zoo quickstart --train` needs none.")
 
 
@@ -195,7 +196,7 @@ def pretrained_rows(models):
 
 
 # === --train ===
-def train_text_to_image(workdir, steps=TRAIN_STEPS, model=TRAIN_MODEL, xla=True):
+def train_text_to_image(workdir, steps=TRAIN_STEPS, model=TRAIN_MODEL, xla="auto"):
     """Train `model` (`TRAIN_MODELS`) on `shapes` with the Trainer's progress bar; returns the task."""
     from zoo.training.config import TrainConfig
     from zoo.training.trainer import Trainer
@@ -207,6 +208,7 @@ def train_text_to_image(workdir, steps=TRAIN_STEPS, model=TRAIN_MODEL, xla=True)
     # without it the generator reads the text sooner (the pretrained recipe turns it off too).
     hparams = {"reconstruction_weight": TRAIN_RECONSTRUCTION_WEIGHT, "kl_weight": 0.0}
     config = TrainConfig(model=model, workdir=workdir, steps=steps, batch_size=TRAIN_BATCH_SIZE, xla=xla,
+                         learning_rate=TRAIN_LEARNING_RATE,
                          model_overrides=overrides, hparams=hparams, checkpoint_every=steps,
                          summary_every=min(50, steps), sample_every=steps,
                          # A short run: 0.999 would leave the average half made of the initial weights.
@@ -243,7 +245,7 @@ def _check_arguments(out, steps, model):
         raise ValueError(f"model must be one of {list(TRAIN_MODELS)}, got {model!r}.")
 
 
-def quickstart(out="quickstart.png", train=False, steps=None, model=TRAIN_MODEL, workdir=None, xla=True,
+def quickstart(out="quickstart.png", train=False, steps=None, model=TRAIN_MODEL, workdir=None, xla="auto",
                savedmodels=None):
     """Write the sheet to `out`; returns {"out", "score", "matches", "workdir"}.
 
@@ -252,7 +254,7 @@ def quickstart(out="quickstart.png", train=False, steps=None, model=TRAIN_MODEL,
         train: instead of the pretrained models, train `model` on `shapes` for `steps` steps (default
             `TRAIN_STEPS`) in `workdir` (default: a new temporary folder, kept) and sample it; the
             pretrained captioner scores it when it is there.
-        xla: compile the training step with XLA (`train` only).
+        xla: compile the training step with XLA: True, False or "auto" (with a GPU or TPU); `train` only.
         savedmodels: a folder holding the pretrained models (default: `zoo.load`'s search folders).
     """
     import zoo
