@@ -10,6 +10,7 @@ import dataclasses
 import logging
 import os
 import sys
+import textwrap
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -33,21 +34,10 @@ def _data_show(args):
             continue
         scene = shapes.scene(args.split, index)
         axis.imshow(scene["image"])
-        axis.set_title(_wrap(scene["captions"][0]), fontsize=8)
+        axis.set_title(textwrap.fill(scene["captions"][0], 34), fontsize=8)
     figure.tight_layout()
     figure.savefig(args.out, dpi=100)
     print(f"wrote {args.count} {args.split} scenes to {args.out}")
-
-
-def _wrap(text, width=34):
-    words, lines, line = text.split(), [], ""
-    for word in words:
-        if len(line) + len(word) + 1 > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}".strip()
-    return "\n".join(lines + [line])
 
 
 def _models(args):

@@ -10,6 +10,8 @@ Example:
     plot_samples(result, "grid.png")
 """
 
+import textwrap
+
 import numpy as np
 
 from zoo.data.shapes import COLOURS
@@ -46,14 +48,7 @@ def plot_samples(result, path):
 
 def _wrap(text, width=30, limit=90):
     text = str(text) if len(str(text)) <= limit else str(text)[:limit - 3] + "..."  # an untrained model babbles
-    words, lines, line = text.split(), [], ""
-    for word in words:
-        if line and len(line) + len(word) + 1 > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}".strip()
-    return "\n".join(lines + [line])
+    return textwrap.fill(text, width)
 
 
 def label_map_colours(label_maps):
