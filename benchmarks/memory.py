@@ -4,7 +4,8 @@
 
 Each (family, batch size) runs in its own process (`--child`), so every high-water mark
 starts from a fresh interpreter: the process builds the Trainer (the full, `shapes`-sized
-model, XLA as configured), materialises one batch and runs --steps compiled steps, then
+model, compiled as --xla says: the Trainer's default "auto" is a plain tf.function on
+CPU), materialises one batch and runs --steps compiled steps, then
 reports `resource.getrusage(RUSAGE_SELF).ru_maxrss` (XLA compilation included), its RSS
 right after importing TensorFlow and zoo (the baseline every process pays), and on a GPU
 `tf.config.experimental.get_memory_info("GPU:0")["peak"]`.
@@ -32,6 +33,10 @@ def current_rss_bytes():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def _xla_value(text):
+    return {"true": True, "false": False}.get(text, text)
+
+
 def child(family, batch_size, steps, xla):
     import tensorflow as tf
 
@@ -56,9 +61,8 @@ def child(family, batch_size, steps, xla):
 
 
 def run_child(family, batch_size, steps, xla):
-    command = [sys.executable, os.path.abspath(__file__), "--child", family, str(batch_size), "--steps", str(steps)]
-    if not xla:
-        command.append("--no-xla")
+    command = [sys.executable, os.path.abspath(__file__), "--child", family, str(batch_size), "--steps", str(steps),
+               "--xla", str(xla).lower()]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         return {"family": family, "batch_size": batch_size, "error": done.stderr.strip().splitlines()[-1:]}
@@ -70,12 +74,13 @@ def main():
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=[8, 32])
     parser.add_argument("--steps", type=int, default=3)
-    parser.add_argument("--no-xla", action="store_true", help="train with config.xla=False")
+    parser.add_argument("--xla", default="auto", type=_xla_value, choices=["auto", True, False],
+                        help="the Trainer's config.xla (auto, true, false)")
     parser.add_argument("--child", nargs=2, metavar=("FAMILY", "BATCH_SIZE"), help=argparse.SUPPRESS)
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     if args.child:
-        child(args.child[0], int(args.child[1]), args.steps, not args.no_xla)
+        child(args.child[0], int(args.child[1]), args.steps, args.xla)
         return
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from machine import RESULTS, machine, summary_line
@@ -84,10 +89,9 @@ def main():
     rows = []
     for family in args.families:
         for batch_size in args.batch_sizes:
-            rows.append(run_child(family, batch_size, args.steps, not args.no_xla))
+            rows.append(run_child(family, batch_size, args.steps, args.xla))
             print(f"  {family} batch {batch_size}: done", flush=True)
-    print(f"\n{summary_line(started)}; one process per row, {args.steps} training steps"
-          f" ({'tf.function' if args.no_xla else 'XLA'})")
+    print(f"\n{summary_line(started)}; one process per row, {args.steps} training steps, xla={args.xla}")
     print(f"{'family':15s}{'batch':>6s}{'peak RSS MiB':>14s}{'baseline MiB':>14s}{'peak - baseline':>17s}"
           f"{'GPU peak MiB':>14s}")
     mib = 2 ** 20
