@@ -8,21 +8,37 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
-@pytest.fixture(scope="session")
-def tiny_savedmodels(tmp_path_factory):
-    """A folder holding the four pretrained names, exported from untrained tiny models.
+TINY_EXPORTS = {"cgan_t2i_tiny": "cgan_t2i_shapes", "captioner_tiny": "captioner_shapes",
+                "cgan_inpaint_tiny": "cgan_inpaint_shapes", "cgan_i2i_tiny": "cgan_i2i_shapes"}
 
-    What the quickstart and the notebooks load in tests (through `--savedmodels` or
-    $ZOO_SAVEDMODELS): the real graphs and signatures, at a fraction of the size.
+
+@pytest.fixture(scope="session")
+def tiny_exports(tmp_path_factory):
+    """The four tiny families, untrained, and their exports under the pretrained names.
+
+    Returns `(folder, models, paths)`: `models[tiny name]` is the built task and
+    `paths[tiny name]` its SavedModel, `folder/<pretrained name>/1`. Built once per session
+    and shared by the export, evaluation, pretrained, quickstart and notebook tests; the
+    tests only read them (a test that writes copies the folder first).
     """
     import zoo
     from zoo.export import export
 
     out = tmp_path_factory.mktemp("tiny_savedmodels")
-    for model, name in (("cgan_t2i_tiny", "cgan_t2i_shapes"), ("captioner_tiny", "captioner_shapes"),
-                        ("cgan_inpaint_tiny", "cgan_inpaint_shapes"), ("cgan_i2i_tiny", "cgan_i2i_shapes")):
-        export(zoo.build(model), str(out), name, metadata={"trained_steps": 0})
-    return str(out)
+    models = {name: zoo.build(name).build_all() for name in TINY_EXPORTS}
+    paths = {name: export(models[name], str(out), pretrained, metadata={"trained_steps": 0})
+             for name, pretrained in TINY_EXPORTS.items()}
+    return str(out), models, paths
+
+
+@pytest.fixture(scope="session")
+def tiny_savedmodels(tiny_exports):
+    """A folder holding the four pretrained names, exported from untrained tiny models.
+
+    What the quickstart and the notebooks load in tests (through `--savedmodels` or
+    $ZOO_SAVEDMODELS): the real graphs and signatures, at a fraction of the size.
+    """
+    return tiny_exports[0]
 
 
 @pytest.fixture

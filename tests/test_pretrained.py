@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -13,18 +14,14 @@ from zoo.data import shapes
 from zoo.export import export
 from zoo.pretrained import PretrainedModel
 
-NAMES = {"cgan_t2i_tiny": "cgan_t2i_shapes", "captioner_tiny": "captioner_shapes",
-         "cgan_inpaint_tiny": "cgan_inpaint_shapes", "cgan_i2i_tiny": "cgan_i2i_shapes"}
-
-
 @pytest.fixture(scope="module")
-def savedmodels(tmp_path_factory):
-    out = tmp_path_factory.mktemp("savedmodels")
-    models = {name: zoo.build(name) for name in NAMES}
-    for name, model in models.items():
-        export(model, str(out), NAMES[name], metadata={"trained_steps": 0})
-    export(models["cgan_t2i_tiny"], str(out), "cgan_t2i_shapes")  # version 2
-    return str(out), models
+def savedmodels(tiny_exports, tmp_path_factory):
+    """A copy of the session's tiny exports, with a version 2 of cgan_t2i_shapes."""
+    shared, models, _ = tiny_exports
+    out = str(tmp_path_factory.mktemp("savedmodels") / "savedmodels")
+    shutil.copytree(shared, out)
+    export(models["cgan_t2i_tiny"], out, "cgan_t2i_shapes")  # version 2
+    return out, models
 
 
 def _scenes(size, count=2):

@@ -50,14 +50,13 @@ SETTINGS = {
 
 
 @pytest.fixture(scope="module")
-def models():
-    return {name: zoo.build(name).build_all() for name in FAMILIES}
+def models(tiny_exports):
+    return {name: tiny_exports[1][name] for name in FAMILIES}
 
 
 @pytest.fixture(scope="module")
-def exported(models, tmp_path_factory):
-    out = str(tmp_path_factory.mktemp("savedmodels"))
-    return {name: export(model, out, name) for name, model in models.items()}
+def exported(tiny_exports):
+    return {name: tiny_exports[2][name] for name in FAMILIES}
 
 
 @pytest.fixture(scope="module")

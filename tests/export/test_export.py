@@ -5,6 +5,7 @@ import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,11 +28,10 @@ CAPTIONS = [s["captions"][0] for s in SCENES]
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    out = tmp_path_factory.mktemp("savedmodels")
-    models = {name: zoo.build(name) for name in ("cgan_t2i_tiny", "captioner_tiny", "cgan_inpaint_tiny", "cgan_i2i_tiny")}
-    paths = {name: export(model, str(out), name.replace("_tiny", "_shapes")) for name, model in models.items()}
-    return out, models, paths
+def exported(tiny_exports):
+    """The session's tiny exports (tests/conftest.py): `(folder, models, paths)`, keyed by tiny name."""
+    out, models, paths = tiny_exports
+    return Path(out), models, paths
 
 
 def _load(path):
