@@ -9,12 +9,13 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 TINY_EXPORTS = {"cgan_t2i_tiny": "cgan_t2i_shapes", "captioner_tiny": "captioner_shapes",
-                "cgan_inpaint_tiny": "cgan_inpaint_shapes", "cgan_i2i_tiny": "cgan_i2i_shapes"}
+                "cgan_inpaint_tiny": "cgan_inpaint_shapes", "cgan_i2i_tiny": "cgan_i2i_shapes",
+                "cvae_t2i_tiny": "cvae_t2i_shapes", "regression_t2i_tiny": "regression_t2i_shapes"}
 
 
 @pytest.fixture(scope="session")
 def tiny_exports(tmp_path_factory):
-    """The four tiny families, untrained, and their exports under the pretrained names.
+    """The tiny families, untrained, and their exports under the pretrained names.
 
     Returns `(folder, models, paths)`: `models[tiny name]` is the built task and
     `paths[tiny name]` its SavedModel, `folder/<pretrained name>/1`. Built once per session
@@ -33,7 +34,7 @@ def tiny_exports(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_savedmodels(tiny_exports):
-    """A folder holding the four pretrained names, exported from untrained tiny models.
+    """A folder holding the pretrained names, exported from untrained tiny models.
 
     What the quickstart and the notebooks load in tests (through `--savedmodels` or
     $ZOO_SAVEDMODELS): the real graphs and signatures, at a fraction of the size.

@@ -114,6 +114,13 @@ def _train_recipe(args):
         _fit(Trainer(config, resume=started))
 
 
+def _has_ema(task, config):
+    """Whether the run kept a moving average of some of its weights (the GANs' generators)."""
+    from zoo.training.steps import get_steps
+
+    return bool(config.ema_decay) and bool(get_steps(task.family).ema_networks(task))
+
+
 def _export(args):
     import zoo
     from zoo.export import export
@@ -129,7 +136,7 @@ def _export(args):
         default_name = f"{config.model}_{config.data}"
         latest = tf.train.latest_checkpoint(os.path.join(args.workdir, "checkpoints"))
         metadata = {"trained_steps": int(latest.rsplit("-", 1)[-1]), "training": dataclasses.asdict(config),
-                    "weights": "raw" if args.raw_weights or not config.ema_decay else "ema"}
+                    "weights": "ema" if _has_ema(task, config) and not args.raw_weights else "raw"}
     else:
         task = zoo.build(args.name).build_all()
         default_name = args.name
@@ -142,7 +149,7 @@ def _evaluate(args):
 
     evaluate_command(args.name, workdir=args.workdir, savedmodel=args.savedmodel, data=args.data, split=args.split,
                      num_examples=args.num_examples, batch_size=args.batch_size, seed=args.seed, out=args.out,
-                     plot=args.plot)
+                     plot=args.plot, raw_weights=args.raw_weights)
 
 
 def _read_image(path, mode):
@@ -288,6 +295,8 @@ def build_parser():
     evaluated = evaluate.add_mutually_exclusive_group()
     evaluated.add_argument("--workdir", help="a training workdir (its last checkpoint, EMA weights)")
     evaluated.add_argument("--savedmodel", help="an exported SavedModel (version folder or model folder)")
+    evaluate.add_argument("--raw-weights", action="store_true",
+                          help="with --workdir: the trained weights instead of their moving average")
     evaluate.add_argument("--data", default="shapes")
     evaluate.add_argument("--split", default="test")
     evaluate.add_argument("--num-examples", type=int, default=1000)

@@ -193,6 +193,8 @@ def test_bad_models(tmp_path, exported):
         model_to_evaluate("captioner_tiny", savedmodel=exported["cgan_t2i_tiny"])
     with pytest.raises(ValueError, match="exported from 'cgan_t2i', not 'cvae_t2i_tiny'"):
         model_to_evaluate("cvae_t2i_tiny", savedmodel=exported["cgan_t2i_tiny"])
+    with pytest.raises(ValueError, match="--raw-weights .* needs --workdir"):
+        model_to_evaluate("cgan_t2i_tiny", savedmodel=exported["cgan_t2i_tiny"], raw_weights=True)
 
 
 def test_cli_writes_table_json_and_png(tmp_path, exported, capsys):
@@ -222,3 +224,19 @@ def test_plots_of_every_kind(tmp_path, results):
 def test_cli_reports_a_name_that_does_not_match_the_savedmodel(exported, capsys):
     status = cli.main(["evaluate", "captioner_tiny", "--savedmodel", exported["cgan_i2i_tiny"]])
     assert status == 2 and "is a model of kind image-to-text" in capsys.readouterr().err
+
+
+def test_workdir_gives_ema_or_trained_weights(tmp_path):
+    from zoo.training.config import TrainConfig
+    from zoo.training.trainer import Trainer
+
+    workdir = str(tmp_path / "run")
+    Trainer(TrainConfig(model="cgan_t2i_tiny", workdir=workdir, steps=3, batch_size=8, learning_rate=0.01,
+                        ema_decay=0.5, progress=False, checkpoint_every=3, sample_every=100)).fit()
+    ema, ema_name = model_to_evaluate("cgan_t2i_tiny", workdir=workdir)
+    raw, raw_name = model_to_evaluate("cgan_t2i_tiny", workdir=workdir, raw_weights=True)
+    assert raw_name == ema_name + " (raw weights)"
+    captions = [shapes.scene("test", i)["captions"][0] for i in range(2)]
+    assert np.abs(ema.generate(captions, seed=0).astype(int) - raw.generate(captions, seed=0).astype(int)).max() > 0
+    with pytest.raises(ValueError, match="trained 'cgan_t2i_tiny', not 'cvae_t2i_tiny'"):
+        model_to_evaluate("cvae_t2i_tiny", workdir=workdir)

@@ -12,11 +12,12 @@ from zoo.evaluation.plots import plot_samples
 from zoo.evaluation.subjects import SavedModelSubject
 
 
-def model_to_evaluate(name, workdir=None, savedmodel=None):
+def model_to_evaluate(name, workdir=None, savedmodel=None, raw_weights=False):
     """The model `zoo evaluate` scores: a trained run, an exported SavedModel, or (neither) `name` untrained.
 
     `name` is a registered model name; it must be what the workdir trained, or of the
-    SavedModel's task kind (and family, when the export records it).
+    SavedModel's task kind (and family, when the export records it). A workdir gives its
+    EMA weights, or with `raw_weights` the trained ones (as `zoo export --raw-weights`).
 
     Returns:
         (a Task or a `SavedModelSubject`, how to name it in the results).
@@ -27,8 +28,11 @@ def model_to_evaluate(name, workdir=None, savedmodel=None):
     entry = get_entry(name)  # an unknown name fails here, with the closest names
     if workdir and savedmodel:
         raise ValueError("Give --workdir or --savedmodel, not both.")
+    if raw_weights and not workdir:
+        raise ValueError("--raw-weights chooses between a workdir's weights; it needs --workdir.")
     if workdir:
-        return _trained(name, workdir), f"{name} trained in {workdir}"
+        weights = " (raw weights)" if raw_weights else ""
+        return _trained(name, workdir, raw_weights), f"{name} trained in {workdir}{weights}"
     if savedmodel:
         subject = SavedModelSubject(savedmodel)
         if subject.kind != entry.task:
@@ -41,7 +45,7 @@ def model_to_evaluate(name, workdir=None, savedmodel=None):
     return zoo.build(name).build_all(), f"{name} (untrained)"
 
 
-def _trained(name, workdir):
+def _trained(name, workdir, raw_weights=False):
     from zoo.training.config import TrainConfig
     from zoo.training.trainer import load_trained
 
@@ -52,13 +56,13 @@ def _trained(name, workdir):
     trained = TrainConfig.load(config_path).model
     if trained != name:
         raise ValueError(f"{workdir!r} trained {trained!r}, not {name!r}.")
-    return load_trained(workdir)
+    return load_trained(workdir, use_ema=not raw_weights)
 
 
 def evaluate_command(name, workdir=None, savedmodel=None, data="shapes", split="test", num_examples=1000,
-                     batch_size=100, seed=0, out=None, plot=None):
+                     batch_size=100, seed=0, out=None, plot=None, raw_weights=False):
     """Evaluate, print the table, write the JSON (`out`) and the sample grid (`plot`); returns the result."""
-    model, description = model_to_evaluate(name, workdir, savedmodel)
+    model, description = model_to_evaluate(name, workdir, savedmodel, raw_weights)
     for path in (out, plot):
         if path and os.path.dirname(path) and not os.path.isdir(os.path.dirname(path)):
             raise FileNotFoundError(f"Cannot write {path!r}: folder {os.path.dirname(path)!r} does not exist.")

@@ -14,14 +14,18 @@ class ConditioningAugmentation(keras.layers.Layer):
 
     Args:
         units: width of the condition.
+        noise_scale: multiplies the noise; 0 makes the condition the mean itself (the noise
+            input stays, so signatures do not change), for data where a caption should fix
+            its picture and the noise only blurs which caption it was.
 
     Example:
         condition, mean, log_variance = ConditioningAugmentation(64)([sentence, noise])
     """
 
-    def __init__(self, units, **kwargs):
+    def __init__(self, units, noise_scale=1.0, **kwargs):
         super().__init__(**kwargs)
         self.units = units
+        self.noise_scale = float(noise_scale)
         self.projection = keras.layers.Dense(2 * units, name="projection")
 
     def build(self, input_shape):
@@ -32,7 +36,7 @@ class ConditioningAugmentation(keras.layers.Layer):
         statistics = ops.leaky_relu(self.projection(sentence), 0.2)
         mean, log_variance = ops.split(statistics, 2, axis=-1)
         log_variance = ops.clip(log_variance, -10.0, 10.0)
-        condition = mean + ops.exp(0.5 * log_variance) * noise
+        condition = mean + ops.exp(0.5 * log_variance) * (self.noise_scale * noise)
         return [condition, mean, log_variance]
 
     def compute_output_shape(self, input_shape):
@@ -40,7 +44,7 @@ class ConditioningAugmentation(keras.layers.Layer):
         return [shape, shape, shape]
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units}
+        return {**super().get_config(), "units": self.units, "noise_scale": self.noise_scale}
 
 
 @keras.saving.register_keras_serializable(package="zoo")

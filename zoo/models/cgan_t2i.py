@@ -25,6 +25,10 @@ from zoo.registry import register_model
 class CGANText2ImageConfig(TaskConfig):
     noise_dim: int = 64
     condition_dim: int = 64
+    # Scale of the conditioning-augmentation noise (StackGAN: 1). 0 conditions on the mean
+    # alone: without the KL term (which keeps the mean's spread comparable to the noise's),
+    # the noise hides much of the caption from the generator.
+    condition_noise_scale: float = 1.0
     generator_channels: int = 8  # channels at full resolution; doubled at each halving
     discriminator_channels: int = 8
     max_channels: int = 128
@@ -63,7 +67,8 @@ def build_generator(config, text_dim):
     # (the shapes matcher's are ~0.01: its loss only sees directions), which Adam would need
     # thousands of steps to amplify.
     normalised = keras.layers.LayerNormalization(name="sentence_norm")(sentence)
-    condition, mean, log_variance = ConditioningAugmentation(config.condition_dim, name="conditioning")(
+    condition, mean, log_variance = ConditioningAugmentation(
+        config.condition_dim, noise_scale=config.condition_noise_scale, name="conditioning")(
         [normalised, condition_noise]
     )
     code = keras.layers.Concatenate(name="code")([noise, condition])

@@ -1,0 +1,54 @@
+"""Run the tutorials top to bottom and save their outputs in place (how the committed outputs are made).
+
+    python notebooks/execute.py                      # every notebook, full settings
+    python notebooks/execute.py 02_text_to_image     # one of them
+    ZOO_NOTEBOOK_FAST=1 python notebooks/execute.py  # the tests' fast settings (do not commit those outputs)
+
+The kernel is this interpreter, so run it from the environment zoo is installed in.
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from jupyter_client.manager import KernelManager
+from nbclient import NotebookClient
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parent
+
+
+def execute(path, timeout=3600):
+    notebook = nbformat.read(path, as_version=4)
+    manager = KernelManager(kernel_name="python3")
+    manager.kernel_spec.argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    client = NotebookClient(notebook, km=manager, timeout=timeout, resources={"metadata": {"path": str(path.parent)}})
+    try:
+        client.execute()
+    finally:
+        if manager.has_kernel:
+            manager.shutdown_kernel(now=True)
+    nbformat.write(notebook, path)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="notebook names without .ipynb (default: all)")
+    parser.add_argument("--timeout", type=int, default=3600, help="seconds a cell may run")
+    args = parser.parse_args(argv)
+    paths = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+    if args.names:
+        known = {path.stem: path for path in paths}
+        unknown = [name for name in args.names if name not in known]
+        if unknown:
+            parser.error(f"unknown notebooks {unknown}; notebooks: {sorted(known)}")
+        paths = [known[name] for name in args.names]
+    for path in paths:
+        started = time.time()
+        execute(path, args.timeout)
+        print(f"{path.name}: executed in {time.time() - started:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+"""Every recipe in zoo/recipes resolves to stages that build and train: known models, overrides and hparams."""
+
+import os
+
+import pytest
+
+import zoo
+from zoo.training.recipes import list_recipes, stage_configs
+from zoo.training.steps import get_steps
+
+
+def test_the_pretrained_models_have_recipes():
+    assert set(list_recipes()) >= {"captioner_shapes", "cgan_i2i_shapes", "cgan_inpaint_shapes", "cgan_t2i_shapes",
+                                   "cvae_t2i_shapes", "regression_t2i_shapes", "shapes_probe_shapes"}
+
+
+@pytest.mark.parametrize("name", list_recipes())
+def test_recipe_stages_build_and_start_from_earlier_stages(name, tmp_path):
+    configs = stage_configs(name, str(tmp_path), overrides=["steps=7"])
+    earlier = set()
+    for index, (stage, config) in enumerate(configs):
+        assert config.workdir == os.path.join(str(tmp_path), stage)
+        task = zoo.build(config.model, **config.model_overrides)  # unknown overrides fail here
+        family_hparams = get_steps(task.family).hparams
+        assert set(config.hparams) <= set(family_hparams), f"{name}/{stage}: unknown hparams"
+        if config.init_from:
+            assert config.init_from in earlier, f"{name}/{stage} starts from {config.init_from}, not an earlier stage"
+        earlier.add(config.workdir)
+        assert config.steps == (7 if index == len(configs) - 1 else config.steps)
+
+
+def test_unknown_recipe_names_the_known_ones():
+    with pytest.raises(ValueError, match="recipes: .*cgan_t2i_shapes"):
+        stage_configs("cgan_t2i_shape", "runs")
