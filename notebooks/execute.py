@@ -8,6 +8,7 @@ The kernel is this interpreter, so run it from the environment zoo is installed 
 """
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
@@ -17,6 +18,26 @@ from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent
+# TensorFlow's C++ log lines (I/W/E + date, and absl's preamble) that the kernel's stderr
+# picks up: start-up notices and grappler's remapper messages, not the tutorial's output.
+CPP_LOG_LINE = re.compile(r"^([IWEF]\d{4} \d\d:\d\d:\d+\.\d+ |WARNING: All log messages before absl::InitializeLog)")
+
+
+def drop_cpp_logs(notebook):
+    """Remove TensorFlow's C++ log lines from the stderr outputs (and outputs left empty)."""
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.outputs:
+            if output.output_type == "stream" and output.name == "stderr":
+                lines = [line for line in output.text.splitlines(keepends=True) if not CPP_LOG_LINE.match(line)]
+                if not "".join(lines).strip():
+                    continue
+                output.text = "".join(lines)
+            kept.append(output)
+        cell.outputs = kept
+    return notebook
 
 
 def execute(path, timeout=3600):
@@ -29,7 +50,7 @@ def execute(path, timeout=3600):
     finally:
         if manager.has_kernel:
             manager.shutdown_kernel(now=True)
-    nbformat.write(notebook, path)
+    nbformat.write(drop_cpp_logs(notebook), path)
 
 
 def main(argv=None):
