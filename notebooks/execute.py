@@ -23,13 +23,38 @@ NOTEBOOKS_DIR = Path(__file__).resolve().parent
 CPP_LOG_LINE = re.compile(r"^([IWEF]\d{4} \d\d:\d\d:\d+\.\d+ |WARNING: All log messages before absl::InitializeLog)")
 
 
-def drop_cpp_logs(notebook):
-    """Remove TensorFlow's C++ log lines from the stderr outputs (and outputs left empty)."""
+def _carriage_returns(text):
+    """What a terminal shows: a line rewritten after `\r` (a progress bar) keeps its last version."""
+    lines = []
+    for line in text.split("\n"):
+        versions = [version for version in line.split("\r") if version]
+        lines.append(versions[-1] if versions else "")
+    return "\n".join(lines)
+
+
+def _coalesce_streams(outputs):
+    """Consecutive stdout (or stderr) outputs as one, with progress-bar rewrites resolved."""
+    merged = []
+    for output in outputs:
+        if (output.output_type == "stream" and merged and merged[-1].output_type == "stream"
+                and merged[-1].name == output.name):
+            merged[-1].text += output.text
+        else:
+            merged.append(output)
+    for output in merged:
+        if output.output_type == "stream":
+            output.text = _carriage_returns(output.text)
+    return merged
+
+
+def clean_outputs(notebook):
+    """Remove TensorFlow's C++ log lines from the stderr outputs (and outputs left empty), and
+    merge consecutive stream outputs, keeping a progress bar's last state."""
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
         kept = []
-        for output in cell.outputs:
+        for output in _coalesce_streams(cell.outputs):
             if output.output_type == "stream" and output.name == "stderr":
                 lines = [line for line in output.text.splitlines(keepends=True) if not CPP_LOG_LINE.match(line)]
                 if not "".join(lines).strip():
@@ -50,7 +75,7 @@ def execute(path, timeout=3600):
     finally:
         if manager.has_kernel:
             manager.shutdown_kernel(now=True)
-    nbformat.write(drop_cpp_logs(notebook), path)
+    nbformat.write(clean_outputs(notebook), path)
 
 
 def main(argv=None):
