@@ -67,6 +67,9 @@ def _train(args):
     from zoo.training.trainer import Trainer
 
     if args.recipe:
+        if args.name:
+            raise ValueError(f"Give a model NAME or --recipe, not both (got NAME {args.name!r} and --recipe "
+                             f"{args.recipe!r}); several overrides go as --set a=1 b=2 or --set a=1 --set b=2.")
         return _train_recipe(args)
     if not args.name:
         raise ValueError("zoo train needs a model NAME or --recipe RECIPE.")
@@ -275,7 +278,7 @@ def build_parser():
     train.add_argument("--no-xla", action="store_true")
     train.add_argument("--precision", choices=["float32", "mixed_float16", "mixed_bfloat16"])
     train.add_argument("--strategy", choices=["default", "mirrored", "multi_worker"])
-    train.add_argument("--set", action="append", metavar="KEY=VALUE",
+    train.add_argument("--set", action="extend", nargs="+", metavar="KEY=VALUE",
                        help="override a config field (learning_rate=1e-4, hparams.loss=hinge, model.image_size=32)")
     train.set_defaults(run=_train)
 

@@ -32,3 +32,14 @@ def test_recipe_stages_build_and_start_from_earlier_stages(name, tmp_path):
 def test_unknown_recipe_names_the_known_ones():
     with pytest.raises(ValueError, match="recipes: .*cgan_t2i_shapes"):
         stage_configs("cgan_t2i_shape", "runs")
+
+
+def test_zoo_train_takes_several_overrides_after_one_set_and_refuses_a_name_with_a_recipe(tmp_path, capsys):
+    from zoo import cli
+
+    args = cli.build_parser().parse_args(["train", "--recipe", "cgan_t2i_shapes", "--workdir", "w",
+                                          "--set", "xla=auto", "steps=8000", "--set", "seed=1"])
+    assert args.set == ["xla=auto", "steps=8000", "seed=1"] and args.name is None
+    status = cli.main(["train", "cgan_t2i", "--recipe", "cgan_t2i_shapes", "--workdir", str(tmp_path)])
+    assert status == 2 and "not both" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())  # nothing trained, nothing written
