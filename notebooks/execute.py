@@ -65,7 +65,13 @@ def clean_outputs(notebook):
     return notebook
 
 
-def execute(path, timeout=3600):
+def run(path, timeout=3600):
+    """The notebook at `path`, executed top to bottom in its folder; a cell that raises raises here.
+
+    The kernel runs this very interpreter (the environment zoo is installed in), whatever
+    kernel spec is found first, and is shut down however the run ends (a kernel manager
+    passed to nbclient is not owned by the client, which would leave the kernel running).
+    """
     notebook = nbformat.read(path, as_version=4)
     manager = KernelManager(kernel_name="python3")
     manager.kernel_spec.argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
@@ -75,7 +81,12 @@ def execute(path, timeout=3600):
     finally:
         if manager.has_kernel:
             manager.shutdown_kernel(now=True)
-    nbformat.write(clean_outputs(notebook), path)
+    return notebook
+
+
+def execute(path, timeout=3600):
+    """Run the notebook at `path` and write it back with its (cleaned) outputs."""
+    nbformat.write(clean_outputs(run(path, timeout)), path)
 
 
 def main(argv=None):

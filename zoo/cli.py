@@ -117,18 +117,11 @@ def _train_recipe(args):
         _fit(Trainer(config, resume=started))
 
 
-def _has_ema(task, config):
-    """Whether the run kept a moving average of some of its weights (the GANs' generators)."""
-    from zoo.training.steps import get_steps
-
-    return bool(config.ema_decay) and bool(get_steps(task.family).ema_networks(task))
-
-
 def _export(args):
     import zoo
     from zoo.export import export
     from zoo.training.config import TrainConfig
-    from zoo.training.trainer import load_trained
+    from zoo.training.trainer import keeps_ema, load_trained
 
     metadata = {}
     if args.workdir:
@@ -139,7 +132,7 @@ def _export(args):
         default_name = f"{config.model}_{config.data}"
         latest = tf.train.latest_checkpoint(os.path.join(args.workdir, "checkpoints"))
         metadata = {"trained_steps": int(latest.rsplit("-", 1)[-1]), "training": dataclasses.asdict(config),
-                    "weights": "ema" if _has_ema(task, config) and not args.raw_weights else "raw"}
+                    "weights": "ema" if keeps_ema(task, config) and not args.raw_weights else "raw"}
     else:
         task = zoo.build(args.name).build_all()
         default_name = args.name

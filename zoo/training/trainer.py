@@ -345,6 +345,11 @@ def load_trained(workdir, use_ema=True):
     ema = _EMA(get_steps(task.family).ema_networks(task), config.ema_decay)
     # Optimizer slots and the step counter are not needed to use the model.
     tf.train.Checkpoint(task=task, ema=ema.checkpointable()).restore(latest).expect_partial()
-    if use_ema and ema.networks and config.ema_decay > 0:
+    if use_ema and keeps_ema(task, config):
         ema.copy_to_networks()
     return task
+
+
+def keeps_ema(task, config):
+    """Whether a run of `config` keeps a moving average of some of `task`'s networks (the GANs' generators)."""
+    return config.ema_decay > 0 and bool(get_steps(task.family).ema_networks(task))
