@@ -118,21 +118,22 @@ def _layout(split, index):
     else:
         cells = list(_CELL_PAIRS[rng.integers(len(_CELL_PAIRS))])
     pairs = _draw_pairs(rng, count, split)
-    objects = []
-    for cell, (colour, shape) in zip(cells, pairs):
-        size = SIZE_NAMES[rng.integers(2)]
-        extent = SIZES[size] + rng.uniform(-SIZE_JITTER, SIZE_JITTER)
-        cx = CELL_CENTRES[cell % 3] + rng.uniform(-POSITION_JITTER, POSITION_JITTER)
-        cy = CELL_CENTRES[cell // 3] + rng.uniform(-POSITION_JITTER, POSITION_JITTER)
-        jitter = rng.integers(-COLOUR_JITTER, COLOUR_JITTER + 1, size=3)
-        rgb = np.clip(np.array(COLOURS[colour]) + jitter, 0, 255)
-        objects.append(
-            {"colour": colour, "shape": shape, "size": size, "cell": cell,
-             "position": POSITION_NAMES[cell], "centre": (cx, cy), "extent": extent,
-             "rgb": rgb.astype(np.float64)}
-        )
+    objects = [_place_object(rng, colour, shape, SIZE_NAMES[rng.integers(2)], cell)
+               for cell, (colour, shape) in zip(cells, pairs)]
     background = rng.integers(0, BACKGROUND_MAX + 1, size=(2, 3))
     return objects, background, rng
+
+
+def _place_object(rng, colour, shape, size, cell):
+    """An object's drawn geometry and colour: the spec's size, position and colour jitter."""
+    extent = SIZES[size] + rng.uniform(-SIZE_JITTER, SIZE_JITTER)
+    cx = CELL_CENTRES[cell % 3] + rng.uniform(-POSITION_JITTER, POSITION_JITTER)
+    cy = CELL_CENTRES[cell // 3] + rng.uniform(-POSITION_JITTER, POSITION_JITTER)
+    jitter = rng.integers(-COLOUR_JITTER, COLOUR_JITTER + 1, size=3)
+    rgb = np.clip(np.array(COLOURS[colour]) + jitter, 0, 255)
+    return {"colour": colour, "shape": shape, "size": size, "cell": cell,
+            "position": POSITION_NAMES[cell], "centre": (cx, cy), "extent": extent,
+            "rgb": rgb.astype(np.float64)}
 
 
 # === Rendering ===
@@ -194,9 +195,58 @@ def scene(split, index, image_size=REFERENCE_SIZE):
         print(s["captions"][2])  # e.g. "small cyan square top left"
     """
     check_index(split, index)
+    _check_image_size(image_size)
+    objects, background, rng = _layout(split, index)
+    image, label_map = _draw(objects, background, rng, image_size)
+    public = [
+        {"colour": o["colour"], "shape": o["shape"], "size": o["size"],
+         "position": o["position"], "cell": o["cell"], "bbox": _bbox(o, image_size)}
+        for o in objects
+    ]
+    return {"image": image, "captions": caption_texts(public), "label_map": label_map,
+            "objects": public}
+
+
+def render(objects, seed, image_size=REFERENCE_SIZE):
+    """A new real image of given objects: fresh size, position and colour jitter, background and noise.
+
+    What a caption fixes (each object's colour, shape, size and cell) stays; everything the
+    spec draws at random is drawn from `seed`. Eight seeds give eight real images of one
+    caption, the reference of the diversity score.
+
+    Args:
+        objects: list of dicts with `colour`, `shape`, `size` names and a `cell` (int 0-8)
+            or `position` (name), as `scene(...)["objects"]` or `parse_caption` give them.
+        seed: int.
+        image_size: 32, 64 or 128.
+
+    Returns:
+        uint8 [S, S, 3].
+
+    Example:
+        objects = parse_caption("small red circle top left")
+        images = [render(objects, seed) for seed in range(8)]
+    """
+    _check_image_size(image_size)
+    rng = np.random.default_rng(_stable_seed("render", int(seed)))
+    placed = []
+    for obj in objects:
+        cell = obj["cell"] if "cell" in obj else POSITION_NAMES.index(obj["position"])
+        for key, names in (("colour", COLOUR_NAMES), ("shape", SHAPE_NAMES), ("size", SIZE_NAMES)):
+            if obj.get(key) not in names:
+                raise ValueError(f"Unknown {key} {obj.get(key)!r}; {key}s are {list(names)}.")
+        placed.append(_place_object(rng, obj["colour"], obj["shape"], obj["size"], int(cell)))
+    background = rng.integers(0, BACKGROUND_MAX + 1, size=(2, 3))
+    return _draw(placed, background, rng, image_size)[0]
+
+
+def _check_image_size(image_size):
     if image_size not in (32, 64, 128):
         raise ValueError(f"image_size must be 32, 64 or 128 (the 64-pixel geometry scaled), got {image_size}.")
-    objects, background, rng = _layout(split, index)
+
+
+def _draw(objects, background, rng, image_size):
+    """The image and label map of placed objects over a gradient background, with the spec's noise."""
     top, bottom = background.astype(np.float64)
     rows = np.linspace(0.0, 1.0, image_size)[:, None, None]
     image = np.broadcast_to(top + (bottom - top) * rows, (image_size, image_size, 3)).copy()
@@ -206,14 +256,7 @@ def scene(split, index, image_size=REFERENCE_SIZE):
         image = image * (1.0 - cover) + obj["rgb"] * cover
         label_map[cover >= 0.5] = COLOUR_NAMES.index(obj["colour"]) + 1
     image += rng.normal(0.0, NOISE_SIGMA, size=image.shape)
-    image = np.clip(np.rint(image), 0, 255).astype(np.uint8)
-    public = [
-        {"colour": o["colour"], "shape": o["shape"], "size": o["size"],
-         "position": o["position"], "cell": o["cell"], "bbox": _bbox(o, image_size)}
-        for o in objects
-    ]
-    return {"image": image, "captions": caption_texts(public), "label_map": label_map,
-            "objects": public}
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8), label_map
 
 
 # === Masks ===

@@ -1,0 +1,336 @@
+"""A strict reader of `shapes` images: every object's colour, shape, size and cell, from the spec's geometry.
+
+`zoo evaluate` scores generated `shapes` images with this reader, not with a learned
+classifier: a classifier trained on clean renders is lenient on what it never saw,
+and generators produce exactly that (a rounded blob read as a square). The reader
+knows nothing but the spec (shared/specs/shapes.md), so a generator cannot learn to
+fool it, and every decision it makes can be drawn and checked.
+
+How an image is read:
+1. **Background.** The spec's background is a vertical gradient: a straight line per
+   channel over the rows, fitted to the dark pixels, then refitted to the pixels
+   close to the first fit.
+2. **Objects.** Pixels far from the background (more than `FOREGROUND_DISTANCE` in
+   RGB) form the foreground; each 8-connected component of at least `MIN_AREA`
+   pixels is an object. Smaller specks are noise and ignored.
+3. **Colour.** The mean colour of the component's core (its pixels at least 85% as
+   far from the background as its farthest) is named after the nearest palette
+   colour, if within `COLOUR_TOLERANCE`; otherwise it is ambiguous.
+4. **Matte.** Each pixel near the object gets its coverage: its colour projected on the
+   line from the background to the object's colour (0 = background, 1 = object).
+5. **Outline fit.** Each of the four outlines, blurred by a Gaussian of free width
+   (which covers anti-aliasing and blur), is fitted to the matte by least squares
+   over its centre, half-extent and edge width. The model of a square (and of a
+   diamond, in rotated coordinates) is exact: a product of two blurred intervals.
+   A circle is a blurred disc and a triangle a product of three blurred half-planes.
+   The fit error is the summed squared residual over the fitted area.
+6. **Verdict.** The shape is the best fit's, if it fits closely (error at most
+   `CLOSE_FIT_ERROR`, the runner-up `CLOSE_FIT_RATIO` times worse) or fits and stands
+   far apart (error at most `MAX_FIT_ERROR`, the runner-up `MIN_ERROR_RATIO` times
+   worse). A rounded square fits neither a square nor a circle well, and is ambiguous.
+   The size is the fitted extent's nearest nominal size (14 or 24 px) within
+   `SIZE_TOLERANCE`; the cell is the nearest cell centre within `CELL_TOLERANCE`.
+   Anything ambiguous is `None`, which never matches the truth.
+
+Scoring (`reader_scores`): an object is right when exactly one object is read in its
+cell, with its colour, shape and size; a scene is right when all its objects are,
+and nothing else is read (no extra object, nor one outside every cell).
+
+Example:
+    from zoo.data import shapes
+    from zoo.metrics.shapes_reader import read_images, reader_scores
+    scenes = [shapes.scene("test", i) for i in range(8)]
+    readings = read_images([s["image"] for s in scenes])
+    reader_scores(readings, [s["objects"] for s in scenes])["object"]  # 1.0
+"""
+
+import dataclasses
+
+import numpy as np
+from scipy import ndimage, optimize, special
+
+from zoo.data.shapes import (
+    CELL_CENTRES,
+    COLOUR_NAMES,
+    COLOURS,
+    POSITION_NAMES,
+    REFERENCE_SIZE,
+    SHAPE_NAMES,
+    SIZE_NAMES,
+    SIZES,
+)
+
+# Distances in RGB (0-255); lengths in pixels of the 64-pixel reference geometry.
+FOREGROUND_DISTANCE = 45.0  # the darkest object is ~150 from the brightest background
+MIN_AREA = 20.0  # the smallest object (a 13 px triangle) covers ~85 px
+COLOUR_TOLERANCE = 45.0  # colour jitter is +-10 a channel; palette colours are >= 75 apart
+# A shape is read when its outline fits well and clearly better than any other: either a
+# close fit (blur sigma 1.5 plus noise 5 stays below 0.009) ahead of the runner-up, or a
+# looser fit far ahead of it (a blunted triangle). A rounded square (superellipse exponent
+# 3 to 4) fits a circle or a square at best 0.017, at most 2.3 times better than the other.
+CLOSE_FIT_ERROR, CLOSE_FIT_RATIO = 0.010, 1.5
+MAX_FIT_ERROR, MIN_ERROR_RATIO = 0.05, 3.0
+SIZE_TOLERANCE = 3.0  # size jitter is +-1 px
+CELL_TOLERANCE = 6.0  # position jitter is +-2 px; cells are 16 px apart
+WINDOW_MARGIN = 4.0
+MIN_EDGE_WIDTH = 0.1
+MAX_EDGE_WIDTH = 4.0
+SCORE_KEYS = ("colour", "shape", "size", "position", "object", "scene")
+
+_PALETTE = np.array([COLOURS[name] for name in COLOUR_NAMES], np.float64)
+_SQRT2 = np.sqrt(2.0)
+_TRIANGLE_SIDE_NORM = np.sqrt(1.25)
+
+
+@dataclasses.dataclass
+class ReadObject:
+    """One object as read: names (None where ambiguous) and the measurements behind them.
+
+    `shape_errors` holds each outline's fit error (summed squared residual over the fitted
+    area); `centre` and `extent` are the best fit's, in pixels of the 64-pixel geometry.
+    """
+
+    colour: str
+    shape: str
+    size: str
+    cell: int
+    centre: tuple
+    extent: float
+    edge_width: float
+    colour_distance: float
+    shape_errors: dict
+    area: float
+
+    @property
+    def confident(self):
+        return None not in (self.colour, self.shape, self.size, self.cell)
+
+    def label(self):
+        """Short text of the reading, e.g. 'small red circle top left' or '? red ? top left'."""
+        names = [self.size, self.colour, self.shape, None if self.cell is None else POSITION_NAMES[self.cell]]
+        return " ".join("?" if name is None else name for name in names)
+
+
+# === Reading ===
+def read_images(images):
+    """Read uint8 `shapes` images [N, S, S, 3] (S = 32, 64 or 128): per image, a list of `ReadObject`.
+
+    Example:
+        readings = read_images(generated)        # generated: uint8 [N, 64, 64, 3]
+        [obj.label() for obj in readings[0]]      # ['large blue square center']
+    """
+    images = _check_images(images)
+    return [read_image(image) for image in images]
+
+
+def read_image(image):
+    """The objects of one uint8 image [S, S, 3], in reading order of their fitted centres."""
+    pixels = np.asarray(image, np.float64)
+    scale = pixels.shape[0] / REFERENCE_SIZE
+    background = _background(pixels)
+    distance = np.linalg.norm(pixels - background, axis=-1)
+    labels, count = ndimage.label(distance > FOREGROUND_DISTANCE, structure=np.ones((3, 3)))
+    objects = []
+    for index in range(1, count + 1):
+        component = labels == index
+        if component.sum() < MIN_AREA * scale**2:
+            continue
+        objects.append(_read_object(pixels, background, distance, labels, index, scale))
+    return sorted(objects, key=lambda o: (o.centre[1], o.centre[0]))
+
+
+def _check_images(images):
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[None]
+    if images.ndim != 4 or images.shape[-1] != 3 or images.shape[1] != images.shape[2]:
+        raise ValueError(f"images must be square RGB, [N, S, S, 3], got shape {images.shape}.")
+    if images.dtype != np.uint8:
+        raise ValueError(f"images must be uint8 (0-255), got {images.dtype}; convert with zoo.metrics.to_uint8.")
+    return images
+
+
+def _background(pixels):
+    """The background gradient, [S, 1, 3]: a line per channel over the rows, fitted robustly."""
+    size = pixels.shape[0]
+    rows = np.repeat(np.arange(size, dtype=np.float64) / max(size - 1, 1), size)
+    design = np.stack([np.ones_like(rows), rows], axis=1)
+    flat = pixels.reshape(-1, 3)
+    chosen = flat.max(axis=1) < 110.0  # objects' brightest channel is >= 170, the background's <= 70
+    for _ in range(3):
+        if chosen.sum() < 0.1 * len(flat):  # not a shapes background: fall back to the image's median
+            return np.broadcast_to(np.median(flat, axis=0), (size, 1, 3))
+        coefficients, *_ = np.linalg.lstsq(design[chosen], flat[chosen], rcond=None)
+        fitted = design @ coefficients
+        chosen = np.linalg.norm(flat - fitted, axis=1) < 25.0
+    return (design[::size] @ coefficients)[:, None, :]
+
+
+def _read_object(pixels, background, distance, labels, index, scale):
+    component = labels == index
+    core = component & (distance >= 0.85 * distance[component].max())
+    colour_rgb = pixels[core].mean(axis=0)
+    colour_distances = np.linalg.norm(_PALETTE - colour_rgb, axis=1)
+    nearest = int(np.argmin(colour_distances))
+    colour = COLOUR_NAMES[nearest] if colour_distances[nearest] <= COLOUR_TOLERANCE else None
+
+    window = _window(component, scale, pixels.shape[0])
+    matte, weight, ys, xs = _matte(pixels, background, labels, index, colour_rgb, window)
+    fits = {shape: _fit(shape, matte, weight, xs, ys) for shape in SHAPE_NAMES}
+    ranked = sorted(fits, key=lambda s: fits[s][1])
+    best, second = ranked[0], ranked[1]
+    best_error, second_error = fits[best][1], fits[second][1]
+    ratio = second_error / max(best_error, 1e-9)
+    confident = ((best_error <= CLOSE_FIT_ERROR and ratio >= CLOSE_FIT_RATIO)
+                 or (best_error <= MAX_FIT_ERROR and ratio >= MIN_ERROR_RATIO))
+    (cx, cy, half, edge), _ = fits[best]
+    centre = (cx / scale, cy / scale)
+    extent = 2.0 * half / scale
+    return ReadObject(
+        colour=colour,
+        shape=best if confident else None,
+        size=_nearest(extent, {name: SIZES[name] for name in SIZE_NAMES}, SIZE_TOLERANCE),
+        cell=_cell(centre),
+        centre=centre,
+        extent=float(extent),
+        edge_width=float(edge / scale),
+        colour_distance=float(colour_distances[nearest]),
+        shape_errors={shape: float(error) for shape, (_, error) in fits.items()},
+        area=float(component.sum() / scale**2),
+    )
+
+
+def _window(component, scale, size):
+    ys, xs = np.nonzero(component)
+    margin = int(np.ceil(WINDOW_MARGIN * scale))
+    return (max(0, ys.min() - margin), min(size, ys.max() + 1 + margin),
+            max(0, xs.min() - margin), min(size, xs.max() + 1 + margin))
+
+
+def _matte(pixels, background, labels, index, colour_rgb, window):
+    """Coverage of the object in its window (flattened), the pixels that count, and their centres."""
+    y0, y1, x0, x1 = window
+    patch = pixels[y0:y1, x0:x1]
+    base = np.broadcast_to(background[y0:y1], patch.shape)
+    direction = colour_rgb - base
+    matte = np.sum((patch - base) * direction, axis=-1) / np.maximum(np.sum(direction**2, axis=-1), 1.0)
+    # Other objects' pixels are not this object's background: leave them out of the fit.
+    others = labels[y0:y1, x0:x1]
+    weight = ~((others > 0) & (others != index))
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64) + 0.5  # pixel centres
+    return np.clip(matte, -0.5, 1.5).ravel(), weight.ravel(), ys.ravel(), xs.ravel()
+
+
+# === Outline models: coverage of a shape blurred by a Gaussian of width `edge` ===
+def _interval(offset, half, edge):
+    return special.ndtr((half - offset) / edge) - special.ndtr((-half - offset) / edge)
+
+
+def outline_coverage(shape, xs, ys, cx, cy, half, edge):
+    """Coverage at pixel centres (xs, ys) of `shape` with bounding-box centre (cx, cy) and
+    half-extent `half`, blurred by a Gaussian of standard deviation `edge` (pixels)."""
+    dx, dy = xs - cx, ys - cy
+    if shape == "square":
+        return _interval(dx, half, edge) * _interval(dy, half, edge)
+    if shape == "diamond":
+        return _interval((dx + dy) / _SQRT2, half / _SQRT2, edge) * _interval((dx - dy) / _SQRT2, half / _SQRT2, edge)
+    if shape == "circle":
+        return special.ndtr((half - np.hypot(dx, dy)) / edge)
+    # Triangle, apex up: the base at cy + half, the sides through the apex (cx, cy - half).
+    base = special.ndtr((half - dy) / edge)
+    left = special.ndtr(((dy + half) / 2 + dx) / _TRIANGLE_SIDE_NORM / edge)
+    right = special.ndtr(((dy + half) / 2 - dx) / _TRIANGLE_SIDE_NORM / edge)
+    return base * left * right
+
+
+_AREA_FACTOR = {"circle": np.pi, "square": 4.0, "diamond": 2.0, "triangle": 2.0}
+
+
+def _fit(shape, matte, weight, xs, ys):
+    """Least-squares fit of one outline to the matte: ((cx, cy, half, edge), error)."""
+    clipped = np.clip(matte, 0.0, 1.0) * weight
+    area = max(clipped.sum(), 1.0)
+    cx, cy = (clipped * xs).sum() / area, (clipped * ys).sum() / area
+    half = np.sqrt(area / _AREA_FACTOR[shape])
+    if shape == "triangle":  # the centroid lies a third of the half-extent below the box centre
+        cy -= half / 3.0
+
+    # Unconstrained parameters for MINPACK's Levenberg-Marquardt: the half-extent through
+    # its log, the edge width through a logistic between MIN_EDGE_WIDTH and MAX_EDGE_WIDTH.
+    def unpack(free):
+        edge = MIN_EDGE_WIDTH + (MAX_EDGE_WIDTH - MIN_EDGE_WIDTH) * special.expit(free[3])
+        return free[0], free[1], np.exp(free[2]), edge
+
+    def residual(free):
+        return weight * (matte - outline_coverage(shape, xs, ys, *unpack(free)))
+
+    start_edge = (0.6 - MIN_EDGE_WIDTH) / (MAX_EDGE_WIDTH - MIN_EDGE_WIDTH)
+    start = np.array([cx, cy, np.log(max(half, 1.0)), special.logit(start_edge)])
+    solution = optimize.least_squares(residual, start, method="lm", x_scale=[1.0, 1.0, 0.1, 1.0])
+    params = unpack(solution.x)
+    fitted_area = max(outline_coverage(shape, xs, ys, *params).sum(), 1.0)
+    return tuple(float(p) for p in params), float(np.sum(solution.fun**2) / fitted_area)
+
+
+def _nearest(value, nominal, tolerance):
+    name = min(nominal, key=lambda n: abs(nominal[n] - value))
+    return name if abs(nominal[name] - value) <= tolerance else None
+
+
+def _cell(centre):
+    centres = np.asarray(CELL_CENTRES, np.float64)
+    column, row = (int(np.argmin(np.abs(centres - v))) for v in centre)
+    if max(abs(centre[0] - centres[column]), abs(centre[1] - centres[row])) > CELL_TOLERANCE:
+        return None
+    return row * 3 + column
+
+
+# === Scoring ===
+def reader_scores(readings, objects_per_scene):
+    """Fractions right of N read images against their scenes' objects.
+
+    Args:
+        readings: `read_images(...)` output, a list of N lists of `ReadObject`.
+        objects_per_scene: N lists of object dicts with `colour`, `shape`, `size` names and
+            a `cell` (int) or `position` (name), as `scene(...)["objects"]` gives them.
+
+    Returns:
+        dict: `colour`, `shape`, `size` (the one object read in the object's cell has it),
+        `position` (exactly one object is read in its cell) and `object` (all four), over
+        objects; `scene` (all objects right, nothing else read), over scenes.
+    """
+    verdicts = object_verdicts(readings, objects_per_scene)
+    scores = {key: float(np.mean([v[key] for scene in verdicts for v in scene["objects"]]))
+              for key in ("colour", "shape", "size", "position", "object")}
+    scores["scene"] = float(np.mean([scene["scene"] for scene in verdicts]))
+    return scores
+
+
+def object_verdicts(readings, objects_per_scene):
+    """Per scene, each true object's verdict ({colour, shape, size, position, object: bool}) and the scene's.
+
+    Also returns, per scene, `extra`: the read objects that match no true object (another
+    cell, no cell, or a second object in a true object's cell).
+    """
+    if len(readings) != len(objects_per_scene):
+        raise ValueError(f"{len(readings)} readings but {len(objects_per_scene)} scenes; give one of each per image.")
+    out = []
+    for read, truth in zip(readings, objects_per_scene):
+        by_cell = {}
+        for obj in read:
+            by_cell.setdefault(obj.cell, []).append(obj)
+        verdicts = []
+        for true in truth:
+            cell = true["cell"] if "cell" in true else POSITION_NAMES.index(true["position"])
+            found = by_cell.get(cell, [])
+            one = found[0] if len(found) == 1 else None
+            verdict = {key: one is not None and getattr(one, key) == true[key] for key in ("colour", "shape", "size")}
+            verdict["position"] = one is not None
+            verdict["object"] = all(verdict.values())
+            verdicts.append(verdict)
+        true_cells = {t["cell"] if "cell" in t else POSITION_NAMES.index(t["position"]) for t in truth}
+        extra = [obj for obj in read if obj.cell not in true_cells] + [
+            obj for cell in true_cells for obj in by_cell.get(cell, [])[1:]]
+        out.append({"objects": verdicts, "extra": extra,
+                    "scene": all(v["object"] for v in verdicts) and not extra})
+    return out
