@@ -2,8 +2,9 @@
 
 - `evaluate(model, split=..., num_examples=...)`: a Keras task or an exported SavedModel
   in, an `EvaluationResult` (rows of metric, model, baselines; targets; config) out;
-- `load_probe()`: the trained `shapes_probe` shipped in the package, which reads images
-  back into scenes; `ProbeReader` applies it to images of any size;
+- images are read back into scenes by the strict reader, `zoo.metrics.shapes_reader`;
+- `load_probe()`: the trained `shapes_probe` shipped in the package, whose features are
+  the feature space of FID/KID; `ProbeReader` applies it to images of any size;
 - `objects_from_arrays`: a batch's int `objects` as the metrics' object dicts;
 - `plot_samples(result, path)`: a PNG of the samples.
 

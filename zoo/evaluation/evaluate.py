@@ -1,13 +1,18 @@
 """`evaluate`: score a model on `shapes` with exact truth, next to baselines and the real-data ceiling.
 
 What is measured depends on the model's task kind:
-- text to image: the probe's reading of generated images against the caption's
-  scene (per attribute, per object, per scene) and FID/KID on probe features;
+- text to image: the strict reader's reading of generated images against the
+  caption's scene (`objects_right`, `scenes_right`, per attribute and per size),
+  `diversity` (how much one caption's images differ over seeds, against real
+  renders of it), and FID/KID on the probe's features;
 - image to text: BLEU-1..4, CIDEr-D, and captions parsed back into scenes;
 - inpainting, for each mask kind (box, stroke, object): PSNR/L1 in the hole and
-  over the image, SSIM, and for object masks the probe's reading of the hidden
-  object, with the caption and without (plain completion);
-- image to image: PSNR/SSIM/L1 and the probe's reading of every object.
+  over the image, SSIM, and for object masks the strict reader's reading of the
+  hidden object, with the caption and without (plain completion);
+- image to image: PSNR/SSIM/L1 and the strict reader's reading of every object.
+Images are read by `zoo.metrics.shapes_reader`, which knows only the spec's geometry
+and colours; the learned probe gives only the feature space of FID/KID (and of the
+nearest-neighbour captioner).
 Baselines: `real` (real images or captions, the ceiling), OpenCV Telea and
 Navier-Stokes (inpainting), a nearest-neighbour captioner (captioning).
 
@@ -30,7 +35,6 @@ from zoo.evaluation.scenes import hidden_objects, objects_from_arrays
 from zoo.evaluation.subjects import as_subject
 from zoo.metrics import (
     NearestNeighbourCaptioner,
-    attribute_accuracy,
     caption_match,
     cider_d,
     corpus_bleu,
@@ -43,24 +47,29 @@ from zoo.metrics import (
     psnr,
     ssim,
 )
+from zoo.metrics.shapes_reader import read_images, reader_scores
 from zoo.models.base import to_uint8
 
 DATASETS = ("shapes",)
 SAMPLE_COUNT = 8  # examples kept for plots
 SEED_STRIDE = 1 << 20  # generation seeds: index + seed * SEED_STRIDE (more than any split's size)
 KID_SUBSETS = 20
-# Row suffix -> attribute_accuracy key ("position": an object is seen in its cell).
-PROBE_KEYS = {"colour": "colour", "shape": "shape", "size": "size", "cell": "position",
-              "object": "object", "scene": "scene"}
-PROBE_DESCRIPTIONS = {
-    "colour": "objects whose colour the probe reads in their cell",
-    "shape": "objects whose shape the probe reads in their cell",
-    "size": "objects whose size the probe reads in their cell",
-    "cell": "objects the probe finds in their cell",
-    "object": "objects with every attribute right (colour, shape, size, cell)",
-    "scene": "scenes with every object right and nothing else",
-    "colour+shape": "objects whose colour and shape are both right",
+DIVERSITY_CAPTIONS = 48  # the first captions of the evaluated scenes (fewer if fewer are evaluated)
+DIVERSITY_SEEDS = 8
+# Row name -> (score key, description). The keys are reader_scores' and caption_match's
+# ("position": exactly one object is found in the object's cell).
+ALIGNMENT_ROWS = {
+    "objects_right": ("object", "objects with colour, shape, size and cell all right"),
+    "scenes_right": ("scene", "scenes with every object right and nothing else"),
+    "colour": ("colour", "objects whose colour is right in their cell"),
+    "shape": ("shape", "objects whose shape is right in their cell"),
+    "size": ("size", "objects whose size is right in their cell"),
+    "cell": ("position", "objects found alone in their cell"),
+    "colour+shape": ("colour+shape", "objects whose colour and shape are both right"),
+    "object_small": ("object_small", "small (14 px) objects fully right"),
+    "object_large": ("object_large", "large (24 px) objects fully right"),
 }
+READER_ROWS = ("objects_right", "scenes_right", "colour", "shape", "size", "cell", "object_small", "object_large")
 
 
 @dataclasses.dataclass
@@ -86,7 +95,8 @@ def evaluate(model, data="shapes", split="test", num_examples=1000, batch_size=1
         num_examples: scenes scored (the first ones of the split, always the same).
         batch_size: examples per model call.
         seed: seeds the generators' noise, the caption drawn per scene and the masks.
-        probe: the `ShapesProbe` that reads images (default: the one shipped in the package).
+        probe: the `ShapesProbe` whose features FID/KID and the nearest-neighbour captioner use
+            (default: the one shipped in the package). Images are read by the strict reader.
         baseline_examples: training scenes the nearest-neighbour captioner draws from.
         mask_kinds: the inpainting mask kinds scored (default: all of the spec's, box, stroke, object).
         name: how the model is named in the result (default: its family or path).
@@ -96,7 +106,7 @@ def evaluate(model, data="shapes", split="test", num_examples=1000, batch_size=1
 
     Example:
         result = evaluate(zoo.build("cgan_t2i_tiny"), num_examples=16)
-        result.value("probe/object"), result.value("probe/object", "real")
+        result.value("objects_right"), result.value("objects_right", "real")
     """
     settings = _check_arguments(data, split, num_examples, batch_size, seed, baseline_examples, mask_kinds)
     subject = as_subject(model)
@@ -108,6 +118,7 @@ def evaluate(model, data="shapes", split="test", num_examples=1000, batch_size=1
     config = {
         "model": name or subject.description, "kind": subject.kind, "data": data, "split": split,
         "num_examples": num_examples, "batch_size": batch_size, "seed": seed, "image_size": subject.image_size,
+        "reader": "strict (zoo.metrics.shapes_reader)",
         "probe": "shipped" if probe is None else "given", "probe_image_size": reader.image_size,
         "seconds": round(time.time() - started, 1), "zoo_version": zoo.__version__,
     }
@@ -179,22 +190,18 @@ def _in_batches(function, batch_size, *inputs):
     return np.concatenate(outputs)
 
 
-def _probe_scores(grid, truth):
-    """attribute_accuracy's scores, with `colour+shape`: objects whose colour and shape are both right."""
-    scores = attribute_accuracy(grid, truth)
-    hits = [grid["colour"][n].flat[o["cell"]] == shapes.COLOUR_NAMES.index(o["colour"])
-            and grid["shape"][n].flat[o["cell"]] == shapes.SHAPE_NAMES.index(o["shape"])
-            for n, objects in enumerate(truth) for o in objects]
-    scores["colour+shape"] = float(np.mean(hits))
-    return scores
+def strict_scores(images, truth):
+    """The strict reader's scores (`reader_scores`) of uint8 images against their scenes' objects."""
+    return reader_scores(read_images(images), truth)
 
 
-def _probe_rows(scores_by_column, keys, prefix="probe", description_prefix="probe: "):
+def _alignment_rows(scores_by_column, names, prefix="reader", description_prefix="strict reader: "):
+    """Rows of alignment scores: `objects_right` and `scenes_right` as they are, the others under `prefix/`."""
     rows = []
-    for key in keys:
-        source = PROBE_KEYS.get(key, key)
-        rows.append(Row(f"{prefix}/{key}", {c: s[source] for c, s in scores_by_column.items()},
-                        description_prefix + PROBE_DESCRIPTIONS[key]))
+    for name in names:
+        key, description = ALIGNMENT_ROWS[name]
+        metric = name if name in ("objects_right", "scenes_right") else f"{prefix}/{name}"
+        rows.append(Row(metric, {c: s[key] for c, s in scores_by_column.items()}, description_prefix + description))
     return rows
 
 
@@ -209,13 +216,55 @@ def _evaluate_text_to_image(subject, reader, settings):
     truth = objects_from_arrays({key: value[:count] for key, value in loaded["objects"].items()})
     seeds = scenes["index"].astype(np.int64) + settings.seed * SEED_STRIDE
     generated = _in_batches(subject.generate, settings.batch_size, scenes["caption"], seeds)
-    scores = {"model": _probe_scores(reader.read(generated), truth),
-              "real": _probe_scores(reader.read(scenes["image"]), truth)}
-    rows = _probe_rows(scores, ("colour", "shape", "size", "cell", "object", "scene"))
+    readings = read_images(generated)
+    scores = {"model": reader_scores(readings, truth), "real": strict_scores(scenes["image"], truth)}
+    rows = _alignment_rows(scores, READER_ROWS)
+    rows.append(_diversity_row(subject, scenes["caption"], truth, scenes["index"], settings))
     rows += _distribution_rows(reader, scenes["image"], generated, loaded["image"][count:], settings.seed)
     samples = {"captions": scenes["caption"][:SAMPLE_COUNT], "generated": generated[:SAMPLE_COUNT],
-               "real": scenes["image"][:SAMPLE_COUNT]}
+               "real": scenes["image"][:SAMPLE_COUNT], "readings": readings[:SAMPLE_COUNT],
+               "truth": truth[:SAMPLE_COUNT]}
     return ["model", "real"], rows, samples
+
+
+def mean_pairwise_l1(images):
+    """Mean absolute difference (0-255) over all pairs of images [K, S, S, 3]."""
+    pixels = np.asarray(images, np.float32).reshape(len(images), -1)
+    pairs = [(a, b) for a in range(len(pixels)) for b in range(a + 1, len(pixels))]
+    return float(np.mean([np.mean(np.abs(pixels[a] - pixels[b])) for a, b in pairs]))
+
+
+def real_renders(objects, scene_index, count, seed=0, image_size=shapes.REFERENCE_SIZE):
+    """`count` new real images of one scene's objects (fresh jitter, colours, background, noise)."""
+    base = (int(seed) * SEED_STRIDE + int(scene_index)) * count
+    return np.stack([shapes.render(objects, base + k, image_size) for k in range(count)])
+
+
+def diversity_ratios(generated_by_caption, real_by_caption):
+    """Per caption, the mean pairwise L1 of its generated images over that of its real renders."""
+    return [mean_pairwise_l1(g) / max(mean_pairwise_l1(r), 1e-9)
+            for g, r in zip(generated_by_caption, real_by_caption)]
+
+
+def _diversity_row(subject, captions, truth, indices, settings):
+    """`diversity`: for each of the first captions, how much its images differ over seeds, against real renders.
+
+    The model draws DIVERSITY_SEEDS images of each caption; real data, as many new renders
+    of its scene (what a caption leaves free: jitter, colour jitter, background, noise).
+    A model that ignores its noise scores 0; real data scores 1 (the `real` column compares
+    a second set of real renders with the first: the score's own sampling spread).
+    """
+    count, k = min(DIVERSITY_CAPTIONS, len(captions)), DIVERSITY_SEEDS
+    repeated = [caption for caption in captions[:count] for _ in range(k)]
+    seeds = (np.repeat(indices[:count].astype(np.int64), k) * k + np.tile(np.arange(k), count)
+             + (settings.seed + 1) * SEED_STRIDE * k)
+    generated = _in_batches(subject.generate, settings.batch_size, repeated, seeds)
+    generated = generated.reshape(count, k, *generated.shape[1:])
+    real = [real_renders(truth[n], indices[n], 2 * k, settings.seed, settings.image_size) for n in range(count)]
+    values = {"model": float(np.mean(diversity_ratios(generated, [r[:k] for r in real]))),
+              "real": float(np.mean(diversity_ratios([r[k:] for r in real], [r[:k] for r in real])))}
+    return Row("diversity", values, f"mean pairwise L1 of {k} images of a caption over that of {k} real renders "
+                                    f"of its scene, averaged over {count} captions (0: one image per caption)")
 
 
 def _distribution_rows(reader, real_images, generated, other_images, seed):
@@ -283,8 +332,8 @@ def _evaluate_image_to_text(subject, reader, settings):
         ("cider_d", "CIDEr-D against the scene's 3 captions (real: its first caption)"),
         ("parsed", "captions that parse as a shapes caption"),
     )]
-    rows += _probe_rows(scores, ("colour", "shape", "size", "cell", "object", "scene"), prefix="caption",
-                        description_prefix="caption parsed: ")
+    rows += _alignment_rows(scores, ("objects_right", "scenes_right", "colour", "shape", "size", "cell"),
+                            prefix="caption", description_prefix="caption parsed: ")
     samples = {"images": scenes["image"][:SAMPLE_COUNT], "captions": captions[:SAMPLE_COUNT],
                "truth": [c[0] for c in references[:SAMPLE_COUNT]]}
     return ["model", "nearest neighbour", "real"], rows, samples
@@ -297,7 +346,8 @@ RECONSTRUCTION_DESCRIPTIONS = {
     "psnr": "PSNR (dB) over the whole image", "l1": "mean absolute error over the whole image",
     "ssim": "SSIM over the whole image",
 }
-HIDDEN_KEYS = ("colour", "shape", "size", "object")
+HIDDEN_ROWS = {"objects_right": "object", "object/hidden_colour": "colour", "object/hidden_shape": "shape",
+               "object/hidden_size": "size"}
 
 
 def _evaluate_inpainting(subject, reader, settings):
@@ -320,10 +370,10 @@ def _evaluate_inpainting(subject, reader, settings):
                  for key, description in RECONSTRUCTION_DESCRIPTIONS.items()]
         if kind == "object":
             hidden = hidden_objects(objects_from_arrays(scenes["objects"]), masks)
-            read = {column: attribute_accuracy(reader.read(output), hidden) for column, output in outputs.items()}
-            rows += [Row(f"object/hidden_{key}", {c: s[key] for c, s in read.items()},
-                         f"object masks: hidden objects the probe reads back: {PROBE_DESCRIPTIONS[key]}")
-                     for key in HIDDEN_KEYS]
+            read = {column: strict_scores(output, hidden) for column, output in outputs.items()}
+            rows += [Row(metric, {c: s[key] for c, s in read.items()}, "object masks: hidden objects, strict "
+                         f"reader: {ALIGNMENT_ROWS['objects_right' if key == 'object' else key][1]}")
+                     for metric, key in HIDDEN_ROWS.items()]
         count = SAMPLE_COUNT // 2
         samples[kind] = {"inputs": masked[:count], "masks": masks[:count], "outputs": outputs["model"][:count],
                          "truth": truth[:count], "captions": scenes["caption"][:count]}
@@ -341,8 +391,8 @@ def _evaluate_image_to_image(subject, reader, settings):
             for key, function, description in (("psnr", psnr, "PSNR (dB) against the real image"),
                                                 ("ssim", ssim, "SSIM against the real image"),
                                                 ("l1", l1, "mean absolute error against the real image"))]
-    scores = {"model": _probe_scores(reader.read(outputs), truth), "real": _probe_scores(reader.read(real), truth)}
-    rows += _probe_rows(scores, ("colour", "shape", "colour+shape", "size", "cell", "object", "scene"))
+    scores = {"model": strict_scores(outputs, truth), "real": strict_scores(real, truth)}
+    rows += _alignment_rows(scores, (*READER_ROWS, "colour+shape"))
     samples = {"inputs": scenes["label_map"][:SAMPLE_COUNT], "outputs": outputs[:SAMPLE_COUNT],
                "truth": real[:SAMPLE_COUNT]}
     return ["model", "real"], rows, samples

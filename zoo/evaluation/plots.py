@@ -1,6 +1,7 @@
 """A PNG of an evaluation's samples: what the model made, next to what was asked or expected.
 
-- text to image: generated images with their captions (and the real scene);
+- text to image: generated images with their captions, the strict reader's reading and
+  verdict (and the real scene);
 - image to text: images with the model's caption and a true caption;
 - inpainting: masked input | output | truth, a few per mask kind;
 - image to image: label map | output | truth.
@@ -15,6 +16,7 @@ import textwrap
 import numpy as np
 
 from zoo.data.shapes import COLOURS
+from zoo.metrics.shapes_reader import object_verdicts
 
 _HOLE_GREY = np.array([128, 128, 128], np.uint8)
 
@@ -58,7 +60,14 @@ def label_map_colours(label_maps):
 
 
 def _text_to_image(samples):
-    pairs = [(image, _wrap(caption)) for image, caption in zip(samples["generated"], samples["captions"])]
+    readings = samples.get("readings")
+    if readings is None:
+        pairs = [(image, _wrap(caption)) for image, caption in zip(samples["generated"], samples["captions"])]
+    else:  # each image with the strict reader's verdict and what it read
+        verdicts = object_verdicts(readings, samples["truth"])
+        pairs = [(image, f"{'right' if verdict['scene'] else 'WRONG'}: {_wrap(caption)}\nread: "
+                         + _wrap(" and ".join(o.label() for o in read) or "nothing"))
+                 for image, caption, read, verdict in zip(samples["generated"], samples["captions"], readings, verdicts)]
     real = [(image, "real scene") for image in samples["real"]]
     # Rows of 4 generated images, each followed by a row of the real scenes.
     return [row for start in range(0, len(pairs), 4) for row in (pairs[start:start + 4], real[start:start + 4])]

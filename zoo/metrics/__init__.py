@@ -4,7 +4,8 @@
   `frechet_distance`, with `InceptionFeatures` or `KerasFeatures` as feature extractors;
 - captions: `corpus_bleu` (BLEU-1..4), `cider_d`;
 - reconstruction: `psnr`, `ssim`, `l1`, `inpainting_scores` (holes and whole images);
-- alignment on `shapes`: `parse_caption`, `attribute_accuracy`, `caption_match`;
+- alignment on `shapes`: `read_images` and `reader_scores` (the strict reader of images),
+  `parse_caption`, `caption_match`, `attribute_accuracy` (of a per-cell grid);
 - baselines: `opencv_inpaint`, `NearestNeighbourCaptioner`.
 
 Example:
@@ -28,6 +29,7 @@ from zoo.metrics.image_quality import (
     to_uint8,
 )
 from zoo.metrics.reconstruction import inpainting_scores, l1, psnr, ssim
+from zoo.metrics.shapes_reader import read_images, reader_scores
 
 __all__ = [
     "FID",
@@ -50,6 +52,8 @@ __all__ = [
     "parse_caption",
     "polynomial_mmd2_unbiased",
     "psnr",
+    "read_images",
+    "reader_scores",
     "ssim",
     "to_uint8",
 ]

@@ -295,15 +295,29 @@ def reader_scores(readings, objects_per_scene):
             a `cell` (int) or `position` (name), as `scene(...)["objects"]` gives them.
 
     Returns:
-        dict: `colour`, `shape`, `size` (the one object read in the object's cell has it),
-        `position` (exactly one object is read in its cell) and `object` (all four), over
-        objects; `scene` (all objects right, nothing else read), over scenes.
+        dict, over objects: `colour`, `shape`, `size` (the one object read in the object's
+        cell has it), `position` (exactly one object is read in its cell), `colour+shape`,
+        `object` (all four right), and `object_small` / `object_large` (`object` over the
+        objects of that size; nan if there are none); over scenes: `scene` (all objects
+        right, nothing else read).
+
+    Example:
+        >>> reader_scores([[]], [[{"colour": "red", "shape": "circle", "size": "small", "cell": 0}]])["scene"]
+        0.0
     """
     verdicts = object_verdicts(readings, objects_per_scene)
-    scores = {key: float(np.mean([v[key] for scene in verdicts for v in scene["objects"]]))
-              for key in ("colour", "shape", "size", "position", "object")}
-    scores["scene"] = float(np.mean([scene["scene"] for scene in verdicts]))
+    flat = [(true, verdict) for scene, truth in zip(verdicts, objects_per_scene)
+            for true, verdict in zip(truth, scene["objects"])]
+    scores = {key: _mean([v[key] for _, v in flat]) for key in ("colour", "shape", "size", "position", "object")}
+    scores["colour+shape"] = _mean([v["colour"] and v["shape"] for _, v in flat])
+    for size in SIZE_NAMES:
+        scores[f"object_{size}"] = _mean([v["object"] for true, v in flat if true["size"] == size])
+    scores["scene"] = _mean([scene["scene"] for scene in verdicts])
     return scores
+
+
+def _mean(values):
+    return float(np.mean(values)) if len(values) else float("nan")
 
 
 def object_verdicts(readings, objects_per_scene):
