@@ -268,25 +268,32 @@ def _diversity_row(subject, captions, truth, indices, settings):
 
 
 def _distribution_rows(reader, real_images, generated, other_images, seed):
-    """FID and KID on probe features, against the real images of the same scenes.
+    """FID and KID on probe features, the model's images and the real ones against one reference.
 
-    The `real` column compares those real images with the real images of as many other
-    scenes of the split (the next ones): the floor that sampling alone gives.
+    The reference is the real images of as many other scenes of the split (the next ones).
+    The `model` column compares the images generated for the evaluated scenes with it, the
+    `real` column the real images of those same scenes: the floor that sampling alone gives,
+    which a model can reach but not beat (up to noise). KID is an unbiased estimate, so at
+    that floor it scatters around 0 and can be slightly negative.
     """
-    real_features = reader.features(real_images)
-    # One scale for all sets: the real features' root mean square. KID's cubic kernel then sees
-    # values of order 1, as with Inception features, instead of raw activations of order 10.
-    scale = max(float(np.sqrt(np.mean(real_features**2))), 1e-12)
-    real_features = real_features / scale
-    values = {"model": _fid_and_kid(real_features, reader.features(generated) / scale, seed)}
-    values["real"] = (_fid_and_kid(real_features, reader.features(other_images) / scale, seed)
-                      if len(other_images) >= 2 else (float("nan"), float("nan")))
+    if len(other_images) < 2:  # the whole split is evaluated: no other scenes to compare with
+        nan = float("nan")
+        values = {"model": (nan, nan), "real": (nan, nan)}
+    else:
+        reference = reader.features(other_images)
+        # One scale for all sets: the reference's root mean square. KID's cubic kernel then sees
+        # values of order 1, as with Inception features, instead of raw activations of order 10.
+        scale = max(float(np.sqrt(np.mean(reference**2))), 1e-12)
+        reference = reference / scale
+        values = {"model": _fid_and_kid(reference, reader.features(generated) / scale, seed),
+                  "real": _fid_and_kid(reference, reader.features(real_images) / scale, seed)}
     return [
         Row("fid_probe", {c: v[0] for c, v in values.items()},
-            "FID on probe features (scaled to unit RMS on the real images) against the real images of the "
-            "same scenes (real: other scenes of the split)"),
+            "FID on probe features (scaled to unit RMS) against the real images of other scenes of the split; "
+            "real: the real images of the evaluated scenes, the floor"),
         Row("kid_probe", {c: v[1] for c, v in values.items()},
-            "KID (mean over subsets) on probe features, same sets as fid_probe"),
+            "KID (mean over subsets) on probe features, same sets as fid_probe; unbiased, so it scatters "
+            "around 0 at the floor and can be slightly negative"),
     ]
 
 

@@ -1,11 +1,17 @@
-"""The trained `shapes_probe` that ships inside the package, and how evaluation reads images with it.
+"""The trained `shapes_probe` that ships inside the package: the feature space of FID/KID on `shapes`.
 
-The probe (`zoo.models.shapes_probe`) reads a `shapes` image back into its
-scene: for each cell of the 3x3 grid, whether an object is there and its
-colour, shape and size. Its weights live in `zoo/assets/shapes_probe/`
+The probe (`zoo.models.shapes_probe`) is a small classifier that reads a `shapes`
+image into a grid: for each cell of the 3x3 grid, whether an object is there and
+its colour, shape and size. Its weights live in `zoo/assets/shapes_probe/`
 (`config.json` + `classifier.weights.h5`), so evaluation works offline on a
 fresh install. `ProbeReader` applies it to images of any of the data's sizes
-(resized to the probe's) and gives its features for FID/KID.
+(resized to the probe's) and gives its features for FID/KID and the
+nearest-neighbour captioner.
+
+`zoo evaluate` does not score alignment with the probe's reading: a classifier
+trained on clean renders is lenient on what it never saw (it read generators'
+rounded blobs as squares and diamonds). Alignment is read by the strict,
+geometric `zoo.metrics.shapes_reader`.
 
 Example:
     reader = ProbeReader(load_probe())

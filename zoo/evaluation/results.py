@@ -33,6 +33,24 @@ TARGETS = {
 }
 
 
+# How to read each kind's table; printed under it.
+NOTES = {
+    "text-to-image": (
+        "objects_right .. reader/*: the strict reader (zoo.metrics.shapes_reader); real = the real images "
+        "of the same scenes (the ceiling)",
+        "diversity: pairwise L1 of 8 images per caption over that of 8 real renders; 1 = as varied as real "
+        "data, 0 = one image per caption",
+        "fid_probe, kid_probe: lower is better; both columns against the real images of other scenes, so "
+        "real is the floor; KID is unbiased and scatters around 0 there (it can be slightly negative)",
+    ),
+    "image-to-text": ("objects_right .. caption/*: captions parsed back into scenes; real = a true caption",),
+    "inpainting": ("object/hidden_*, objects_right: the strict reader on the object an object mask hides; "
+                   "real = the true image",),
+    "image-to-image": ("objects_right .. reader/*: the strict reader (zoo.metrics.shapes_reader); real = the "
+                       "true image",),
+}
+
+
 @dataclasses.dataclass
 class Row:
     """One metric: its value per column, and its target (text) and whether the model meets it."""
@@ -106,6 +124,9 @@ class EvaluationResult:
                  f"{config.get('num_examples')} examples")
         targets = [f"  {row.metric}: {format_value(row.values['model'])} (target {row.target}) "
                    f"{'met' if row.met else 'NOT met'}" for row in self.target_rows()]
+        notes = NOTES.get(self.kind, ())
+        if notes:
+            text += ["", "notes:", *(f"  {note}" for note in notes)]
         if targets:
             text += ["", "targets:", *targets]
         return "\n".join([title, *text])
