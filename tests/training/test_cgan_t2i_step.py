@@ -57,6 +57,28 @@ def test_reconstruction_term_teaches_the_generator_one_batch():
     assert steps.hparams["reconstruction_weight"] == 0.0
 
 
+def test_reconstruction_weight_decays_to_its_floor():
+    hparams = {**get_steps("cgan_t2i").hparams, "reconstruction_weight": 20.0, "reconstruction_decay_steps": 100,
+               "reconstruction_floor": 0.1}
+    weights = [float(step_module.reconstruction_weight(hparams, tf.constant(s, tf.int64))) for s in (0, 50, 100, 500)]
+    assert weights == pytest.approx([20.0, 10.0, 2.0, 2.0])
+    assert float(step_module.reconstruction_weight({**hparams, "reconstruction_decay_steps": 0}, 500)) == 20.0
+
+
+def test_mode_seeking_term_makes_the_noise_matter():
+    """With mode seeking alone, one caption's images for two noises move apart on one batch."""
+    task, steps, optimizers, batch = _setup()
+    optimizers["discriminator"].learning_rate.assign(0.0)
+    hparams = {**steps.hparams, "mode_seeking_weight": 1.0}
+    step = tf.function(lambda b, s: steps.train_step(task, optimizers, b, s, hparams))
+    first = step(batch, tf.constant([0, 0]))
+    for i in range(1, 12):
+        last = step(batch, tf.constant([0, i]))
+    assert float(last["mode_seeking"]) < float(first["mode_seeking"]) / 2, (
+        float(first["mode_seeking"]), float(last["mode_seeking"]))
+    assert float(step_module._mode_seeking_loss(task, None, None, None, None, None, steps.hparams)) == 0.0
+
+
 def test_eager_and_compiled_steps_agree_without_noise(monkeypatch):
     def zero_noise(task, batch_size, seed):
         return tf.zeros([batch_size, task.config.noise_dim]), tf.zeros([batch_size, task.config.condition_dim])

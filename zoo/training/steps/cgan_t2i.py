@@ -30,6 +30,16 @@ HPARAMS = {
     # of the picture (shapes), it teaches the layout in hundreds of steps instead of
     # thousands; the adversarial term keeps the images sharp.
     "reconstruction_weight": 0.0,
+    # The L1 term pulls every image towards the mean of what a caption allows (rounded
+    # small shapes, one image per caption). With `reconstruction_decay_steps` > 0 its
+    # weight falls linearly over that many generator steps to `reconstruction_floor` times
+    # its start, leaving the adversarial term to sharpen what the L1 term laid out.
+    "reconstruction_decay_steps": 0,
+    "reconstruction_floor": 0.0,
+    # Mode seeking (MSGAN, Mao et al. 2019): a second image for the same captions from other
+    # noise; the generator loss gets weight / (mean |G(z1) - G(z2)| / mean |z1 - z2| + eps),
+    # so images of one caption must differ as their noise does.
+    "mode_seeking_weight": 0.0,
 }
 
 
@@ -87,6 +97,28 @@ def _matching_loss(task, images, sentence, hparams):
     return contrastive_loss(tf.cast(logits, tf.float32))
 
 
+def reconstruction_weight(hparams, generator_steps):
+    """The L1 weight at a generator step count (float32 scalar), after `reconstruction_decay_steps`."""
+    weight = tf.constant(float(hparams["reconstruction_weight"]), tf.float32)
+    decay = hparams["reconstruction_decay_steps"]
+    if not decay:
+        return weight
+    progress = tf.cast(generator_steps, tf.float32) / float(decay)
+    return weight * tf.maximum(float(hparams["reconstruction_floor"]), 1.0 - progress)
+
+
+def _mode_seeking_loss(task, images, noise, sentence, condition_noise, seed, hparams):
+    """MSGAN's term: 1 / (image distance over noise distance), for a second noise per caption."""
+    if not hparams["mode_seeking_weight"]:
+        return tf.constant(0.0)
+    other_noise = tf.random.stateless_normal(tf.shape(noise), tf.random.experimental.stateless_fold_in(seed, 7))
+    others = task.generator({"noise": other_noise, "sentence": sentence, "condition_noise": condition_noise},
+                            training=True)["images"]
+    image_distance = tf.reduce_mean(tf.abs(tf.cast(images, tf.float32) - tf.cast(others, tf.float32)), axis=[1, 2, 3])
+    noise_distance = tf.reduce_mean(tf.abs(other_noise - noise), axis=-1)
+    return tf.reduce_mean(1.0 / (image_distance / noise_distance + 1e-5))
+
+
 def _noise(task, batch_size, seed):
     noise_seed, condition_seed = split_seed(seed, 2)
     noise = tf.random.stateless_normal([batch_size, task.config.noise_dim], noise_seed)
@@ -124,15 +156,18 @@ def train_step(task, optimizers, batch, seed, hparams):
         kl = kl_divergence(outputs["mean"], outputs["log_variance"])
         matching = _matching_loss(task, outputs["images"], fixed_sentence, hparams)
         reconstruction = tf.reduce_mean(tf.abs(tf.cast(outputs["images"], tf.float32) - tf.cast(images, tf.float32)))
+        l1_weight = reconstruction_weight(hparams, optimizers["generator"].iterations)
+        mode_seeking = _mode_seeking_loss(task, outputs["images"], noise, fixed_sentence, condition_noise, seed,
+                                          hparams)
         g_loss = (adversarial + hparams["kl_weight"] * kl + hparams["matching_weight"] * matching
-                  + hparams["reconstruction_weight"] * reconstruction)
+                  + l1_weight * reconstruction + hparams["mode_seeking_weight"] * mode_seeking)
     applied = apply_together([
         (optimizers["discriminator"], d_tape, d_loss, d_variables),
         (optimizers["generator"], g_tape, g_loss, g_variables),
     ])
     return {"d_loss": d_loss, "d_real": real_loss, "d_fake": fake_loss, "d_penalty": penalty,
             "g_loss": g_loss, "g_adversarial": adversarial, "kl": kl, "matching": matching,
-            "reconstruction": reconstruction,
+            "reconstruction": reconstruction, "reconstruction_weight": l1_weight, "mode_seeking": mode_seeking,
             "real_minus_mismatch": tf.reduce_mean(real_logits - mismatch_logits),
             "applied": tf.cast(applied, tf.float32)}
 
