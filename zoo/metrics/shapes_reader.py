@@ -20,7 +20,8 @@ How an image is read:
    line from the background to the object's colour (0 = background, 1 = object).
 5. **Outline fit.** Each of the four outlines, blurred by a Gaussian of free width
    (which covers anti-aliasing and blur), is fitted to the matte by least squares
-   over its centre, half-extent and edge width. The model of a square (and of a
+   over its centre, half-extent and edge width (Levenberg-Marquardt, run on all the
+   objects of a batch of images at once). The model of a square (and of a
    diamond, in rotated coordinates) is exact: a product of two blurred intervals.
    A circle is a blurred disc and a triangle a product of three blurred half-planes.
    The fit error is the summed squared residual over the fitted area.
@@ -47,7 +48,7 @@ Example:
 import dataclasses
 
 import numpy as np
-from scipy import ndimage, optimize, special
+from scipy import ndimage, special
 
 from zoo.data.shapes import (
     CELL_CENTRES,
@@ -112,37 +113,42 @@ class ReadObject:
 
 
 # === Reading ===
-def read_images(images):
+def read_images(images, batch_size=512):
     """Read uint8 `shapes` images [N, S, S, 3] (S = 32, 64 or 128): per image, a list of `ReadObject`.
+
+    The outline fits of all objects run together, `batch_size` objects at a time.
 
     Example:
         readings = read_images(generated)        # generated: uint8 [N, 64, 64, 3]
         [obj.label() for obj in readings[0]]      # ['large blue square center']
     """
     images = _check_images(images)
-    return [read_image(image) for image in images]
+    found = [_find_objects(image) for image in images]
+    flat = [blob for blobs in found for blob in blobs]
+    fits = {shape: [None] * len(flat) for shape in SHAPE_NAMES}
+    # Batches of blobs of similar window sizes, so that little of the padding is computed.
+    order = sorted(range(len(flat)), key=lambda i: len(flat[i]["matte"]))
+    for start in range(0, len(order), batch_size):
+        chunk = order[start:start + batch_size]
+        for shape in SHAPE_NAMES:
+            for index, fit in zip(chunk, _fit_batch(shape, [flat[i] for i in chunk])):
+                fits[shape][index] = fit
+    readings, position = [], 0
+    for blobs in found:
+        objects = [_verdict(blob, {shape: fits[shape][position + i] for shape in SHAPE_NAMES})
+                   for i, blob in enumerate(blobs)]
+        position += len(blobs)
+        readings.append(sorted(objects, key=lambda o: (o.centre[1], o.centre[0])))
+    return readings
 
 
 def read_image(image):
     """The objects of one uint8 image [S, S, 3], in reading order of their fitted centres."""
-    pixels = np.asarray(image, np.float64)
-    scale = pixels.shape[0] / REFERENCE_SIZE
-    background = _background(pixels)
-    distance = np.linalg.norm(pixels - background, axis=-1)
-    labels, count = ndimage.label(distance > FOREGROUND_DISTANCE, structure=np.ones((3, 3)))
-    objects = []
-    for index in range(1, count + 1):
-        component = labels == index
-        if component.sum() < MIN_AREA * scale**2:
-            continue
-        objects.append(_read_object(pixels, background, distance, labels, index, scale))
-    return sorted(objects, key=lambda o: (o.centre[1], o.centre[0]))
+    return read_images(np.asarray(image)[None])[0]
 
 
 def _check_images(images):
     images = np.asarray(images)
-    if images.ndim == 3:
-        images = images[None]
     if images.ndim != 4 or images.shape[-1] != 3 or images.shape[1] != images.shape[2]:
         raise ValueError(f"images must be square RGB, [N, S, S, 3], got shape {images.shape}.")
     if images.dtype != np.uint8:
@@ -166,17 +172,33 @@ def _background(pixels):
     return (design[::size] @ coefficients)[:, None, :]
 
 
-def _read_object(pixels, background, distance, labels, index, scale):
-    component = labels == index
-    core = component & (distance >= 0.85 * distance[component].max())
-    colour_rgb = pixels[core].mean(axis=0)
-    colour_distances = np.linalg.norm(_PALETTE - colour_rgb, axis=1)
-    nearest = int(np.argmin(colour_distances))
-    colour = COLOUR_NAMES[nearest] if colour_distances[nearest] <= COLOUR_TOLERANCE else None
+def _find_objects(image):
+    """Each object's colour reading and soft matte (a dict per object), before the outline fits."""
+    pixels = np.asarray(image, np.float64)
+    scale = pixels.shape[0] / REFERENCE_SIZE
+    background = _background(pixels)
+    distance = np.linalg.norm(pixels - background, axis=-1)
+    labels, count = ndimage.label(distance > FOREGROUND_DISTANCE, structure=np.ones((3, 3)))
+    blobs = []
+    for index in range(1, count + 1):
+        component = labels == index
+        area = component.sum()
+        if area < MIN_AREA * scale**2:
+            continue
+        core = component & (distance >= 0.85 * distance[component].max())
+        colour_rgb = pixels[core].mean(axis=0)
+        matte, weight, ys, xs = _matte(pixels, background, labels, index, colour_rgb,
+                                       _window(component, scale, pixels.shape[0]))
+        blobs.append({"colour_rgb": colour_rgb, "matte": matte, "weight": weight, "xs": xs, "ys": ys,
+                      "scale": scale, "area": float(area / scale**2)})
+    return blobs
 
-    window = _window(component, scale, pixels.shape[0])
-    matte, weight, ys, xs = _matte(pixels, background, labels, index, colour_rgb, window)
-    fits = {shape: _fit(shape, matte, weight, xs, ys) for shape in SHAPE_NAMES}
+
+def _verdict(blob, fits):
+    """A `ReadObject` from an object's colour and its four outline fits ({shape: (params, error)})."""
+    scale = blob["scale"]
+    colour_distances = np.linalg.norm(_PALETTE - blob["colour_rgb"], axis=1)
+    nearest = int(np.argmin(colour_distances))
     ranked = sorted(fits, key=lambda s: fits[s][1])
     best, second = ranked[0], ranked[1]
     best_error, second_error = fits[best][1], fits[second][1]
@@ -187,7 +209,7 @@ def _read_object(pixels, background, distance, labels, index, scale):
     centre = (cx / scale, cy / scale)
     extent = 2.0 * half / scale
     return ReadObject(
-        colour=colour,
+        colour=COLOUR_NAMES[nearest] if colour_distances[nearest] <= COLOUR_TOLERANCE else None,
         shape=best if confident else None,
         size=_nearest(extent, {name: SIZES[name] for name in SIZE_NAMES}, SIZE_TOLERANCE),
         cell=_cell(centre),
@@ -196,7 +218,7 @@ def _read_object(pixels, background, distance, labels, index, scale):
         edge_width=float(edge / scale),
         colour_distance=float(colour_distances[nearest]),
         shape_errors={shape: float(error) for shape, (_, error) in fits.items()},
-        area=float(component.sum() / scale**2),
+        area=blob["area"],
     )
 
 
@@ -244,32 +266,78 @@ def outline_coverage(shape, xs, ys, cx, cy, half, edge):
 
 
 _AREA_FACTOR = {"circle": np.pi, "square": 4.0, "diamond": 2.0, "triangle": 2.0}
+_LM_ITERATIONS = 40
+_LM_STEP = 1e-4  # finite-difference step of the Jacobian, in the free parameters
 
 
-def _fit(shape, matte, weight, xs, ys):
-    """Least-squares fit of one outline to the matte: ((cx, cy, half, edge), error)."""
+def _unpack(free):
+    """Free parameters [K, 4] -> cx, cy, half, edge [K, 1]: the half-extent through its log, the
+    edge width through a logistic between MIN_EDGE_WIDTH and MAX_EDGE_WIDTH."""
+    edge = MIN_EDGE_WIDTH + (MAX_EDGE_WIDTH - MIN_EDGE_WIDTH) * special.expit(free[:, 3:4])
+    return free[:, 0:1], free[:, 1:2], np.exp(free[:, 2:3]), edge
+
+
+def _fit_batch(shape, blobs):
+    """Least-squares fits of one outline to each blob's matte: [((cx, cy, half, edge), error)].
+
+    Levenberg-Marquardt over all blobs at once (each its own damping), the mattes padded to
+    one length with zero weight. The error is the summed squared residual over the fitted area.
+    """
+    if not blobs:
+        return []
+    length = max(len(b["matte"]) for b in blobs)
+    matte, weight, xs, ys = (np.zeros((len(blobs), length)) for _ in range(4))
+    for row, blob in enumerate(blobs):
+        n = len(blob["matte"])
+        matte[row, :n], weight[row, :n] = blob["matte"], blob["weight"]
+        xs[row, :n], ys[row, :n] = blob["xs"], blob["ys"]
+    free = _start(shape, matte, weight, xs, ys)
+
+    def residuals(params, rows):
+        return weight[rows] * (matte[rows] - outline_coverage(shape, xs[rows], ys[rows], *_unpack(params)))
+
+    everything = np.arange(len(blobs))
+    current = residuals(free, everything)
+    cost = np.sum(current**2, axis=1)
+    damping = np.full(len(blobs), 1e-3)
+    active = everything
+    for _ in range(_LM_ITERATIONS):  # each round updates the blobs whose fit still moves
+        params, residual = free[active], current[active]
+        jacobian = np.stack([(residuals(params + _LM_STEP * step, active) - residual) / _LM_STEP
+                             for step in np.eye(4)], axis=-1)
+        normal = np.matmul(jacobian.transpose(0, 2, 1), jacobian)
+        gradient = np.matmul(jacobian.transpose(0, 2, 1), residual[..., None])
+        diagonal = np.einsum("kii->ki", normal) + 1e-9
+        system = normal + (damping[active, None] * diagonal)[:, :, None] * np.eye(4)
+        proposal = params - np.linalg.solve(system, gradient)[..., 0]
+        trial = residuals(proposal, active)
+        trial_cost = np.sum(trial**2, axis=1)
+        better = trial_cost < cost[active]
+        gain = np.where(better, (cost[active] - trial_cost) / np.maximum(cost[active], 1e-12), 0.0)
+        moved = active[better]
+        free[moved], current[moved], cost[moved] = proposal[better], trial[better], trial_cost[better]
+        damping[active] = np.where(better, damping[active] * 0.3, damping[active] * 10.0)
+        done = (better & (gain < 1e-5)) | (damping[active] > 1e6)
+        active = active[~done]
+        if not len(active):
+            break
+    cx, cy, half, edge = _unpack(free)
+    fitted_area = np.maximum((weight * outline_coverage(shape, xs, ys, cx, cy, half, edge)).sum(axis=1), 1.0)
+    errors = cost / fitted_area
+    return [((float(cx[k, 0]), float(cy[k, 0]), float(half[k, 0]), float(edge[k, 0])), float(errors[k]))
+            for k in range(len(blobs))]
+
+
+def _start(shape, matte, weight, xs, ys):
+    """Starting free parameters [K, 4]: the matte's centroid and area, as this outline would have them."""
     clipped = np.clip(matte, 0.0, 1.0) * weight
-    area = max(clipped.sum(), 1.0)
-    cx, cy = (clipped * xs).sum() / area, (clipped * ys).sum() / area
+    area = np.maximum(clipped.sum(axis=1), 1.0)
+    cx, cy = (clipped * xs).sum(axis=1) / area, (clipped * ys).sum(axis=1) / area
     half = np.sqrt(area / _AREA_FACTOR[shape])
     if shape == "triangle":  # the centroid lies a third of the half-extent below the box centre
-        cy -= half / 3.0
-
-    # Unconstrained parameters for MINPACK's Levenberg-Marquardt: the half-extent through
-    # its log, the edge width through a logistic between MIN_EDGE_WIDTH and MAX_EDGE_WIDTH.
-    def unpack(free):
-        edge = MIN_EDGE_WIDTH + (MAX_EDGE_WIDTH - MIN_EDGE_WIDTH) * special.expit(free[3])
-        return free[0], free[1], np.exp(free[2]), edge
-
-    def residual(free):
-        return weight * (matte - outline_coverage(shape, xs, ys, *unpack(free)))
-
+        cy = cy - half / 3.0
     start_edge = (0.6 - MIN_EDGE_WIDTH) / (MAX_EDGE_WIDTH - MIN_EDGE_WIDTH)
-    start = np.array([cx, cy, np.log(max(half, 1.0)), special.logit(start_edge)])
-    solution = optimize.least_squares(residual, start, method="lm", x_scale=[1.0, 1.0, 0.1, 1.0])
-    params = unpack(solution.x)
-    fitted_area = max(outline_coverage(shape, xs, ys, *params).sum(), 1.0)
-    return tuple(float(p) for p in params), float(np.sum(solution.fun**2) / fitted_area)
+    return np.stack([cx, cy, np.log(np.maximum(half, 1.0)), np.full_like(cx, special.logit(start_edge))], axis=1)
 
 
 def _nearest(value, nominal, tolerance):
