@@ -68,9 +68,9 @@ COLOUR_TOLERANCE = 45.0  # colour jitter is +-10 a channel; palette colours are 
 # A shape is read when its outline fits well and clearly better than any other: either a
 # close fit (blur sigma 1.5 plus noise 5 stays below 0.009) ahead of the runner-up, or a
 # looser fit far ahead of it (a blunted triangle). A rounded square (superellipse exponent
-# 3 to 4) fits a circle or a square at best 0.017, at most 2.3 times better than the other.
+# 3 to 4) fits a circle or a square at best 0.017, at most 2.0 times better than the other.
 CLOSE_FIT_ERROR, CLOSE_FIT_RATIO = 0.010, 1.5
-MAX_FIT_ERROR, MIN_ERROR_RATIO = 0.05, 3.0
+MAX_FIT_ERROR, MIN_ERROR_RATIO = 0.05, 2.5
 SIZE_TOLERANCE = 3.0  # size jitter is +-1 px
 CELL_TOLERANCE = 6.0  # position jitter is +-2 px; cells are 16 px apart
 WINDOW_MARGIN = 4.0
@@ -240,7 +240,9 @@ def _matte(pixels, background, labels, index, colour_rgb, window):
     others = labels[y0:y1, x0:x1]
     weight = ~((others > 0) & (others != index))
     ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64) + 0.5  # pixel centres
-    return np.clip(matte, -0.5, 1.5).ravel(), weight.ravel(), ys.ravel(), xs.ravel()
+    # Nothing in a shapes scene is darker than the background along the object's colour: a dark halo
+    # (a generator's ringing) says nothing of the outline, so negative coverage counts as none.
+    return np.clip(matte, 0.0, 1.5).ravel(), weight.ravel(), ys.ravel(), xs.ravel()
 
 
 # === Outline models: coverage of a shape blurred by a Gaussian of width `edge` ===
