@@ -1,5 +1,6 @@
 """The Trainer: resume, kill and resume, non-finite losses, summaries, distribution."""
 
+import glob
 import json
 import os
 import signal
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import zoo
 from zoo.training.config import TrainConfig
 from zoo.training.trainer import NonFiniteLossError, Trainer
 
@@ -144,3 +146,21 @@ def test_mirrored_strategy_on_two_logical_cpus_keeps_replicas_in_sync(tmp_path):
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "replicas in sync 2" in result.stdout
+
+
+def test_samples_log_the_strict_readers_scores_on_shapes(tmp_path):
+    from zoo.training import samples
+
+    task = zoo.build("cgan_t2i_tiny").build_all()
+    batch = next(iter(zoo.data.load("shapes", split="validation", batch_size=8, image_size=32, masks=None)))
+    writer = tf.summary.create_file_writer(str(tmp_path))
+    with writer.as_default():
+        samples.write(task, 1, batch)
+    writer.flush()
+    tags = {}
+    for path in glob.glob(str(tmp_path / "events.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                tags[value.tag] = float(tf.make_ndarray(value.tensor)) if value.tensor.dtype == 1 else None
+    assert {"reader/objects_right", "reader/scenes_right", "samples/generated"} <= set(tags)
+    assert 0.0 <= tags["reader/objects_right"] <= 1.0
