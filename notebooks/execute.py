@@ -20,7 +20,10 @@ from nbclient import NotebookClient
 NOTEBOOKS_DIR = Path(__file__).resolve().parent
 # TensorFlow's C++ log lines (I/W/E + date, and absl's preamble) that the kernel's stderr
 # picks up: start-up notices and grappler's remapper messages, not the tutorial's output.
-CPP_LOG_LINE = re.compile(r"^([IWEF]\d{4} \d\d:\d\d:\d+\.\d+ |WARNING: All log messages before absl::InitializeLog)")
+# Also TensorFlow's Python INFO logs ("Assets written to: <a temporary folder>"), which would
+# put this machine's paths into the committed outputs.
+CPP_LOG_LINE = re.compile(
+    r"^([IWEF]\d{4} \d\d:\d\d:\d+\.\d+ |WARNING: All log messages before absl::InitializeLog|INFO:tensorflow:)")
 
 
 def _carriage_returns(text):

@@ -91,7 +91,8 @@ class SavedModelSubject(Subject):
         self.kind = self.model.kind
         self.metadata = self.model.metadata
         self.image_size = self._image_size()
-        self.description = f"SavedModel {self.path}"
+        # The model's folder, name and version, not where this machine keeps it.
+        self.description = "SavedModel " + "/".join(os.path.normpath(self.path).split(os.sep)[-3:])
 
     def _image_size(self):
         if self.kind == "image-to-image":
