@@ -51,14 +51,14 @@ def _coalesce_streams(outputs):
 
 
 def clean_outputs(notebook):
-    """Remove TensorFlow's C++ log lines from the stderr outputs (and outputs left empty), and
+    """Remove TensorFlow's log lines from the stream outputs (and outputs left empty), and
     merge consecutive stream outputs, keeping a progress bar's last state."""
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
         kept = []
         for output in _coalesce_streams(cell.outputs):
-            if output.output_type == "stream" and output.name == "stderr":
+            if output.output_type == "stream":
                 lines = [line for line in output.text.splitlines(keepends=True) if not CPP_LOG_LINE.match(line)]
                 if not "".join(lines).strip():
                     continue

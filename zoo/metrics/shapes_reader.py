@@ -276,7 +276,8 @@ def _unpack(free):
     """Free parameters [K, 4] -> cx, cy, half, edge [K, 1]: the half-extent through its log, the
     edge width through a logistic between MIN_EDGE_WIDTH and MAX_EDGE_WIDTH."""
     edge = MIN_EDGE_WIDTH + (MAX_EDGE_WIDTH - MIN_EDGE_WIDTH) * special.expit(free[:, 3:4])
-    return free[:, 0:1], free[:, 1:2], np.exp(free[:, 2:3]), edge
+    # Bounded so that a step on a blob no outline fits cannot overflow: 0.05 to 400 pixels.
+    return free[:, 0:1], free[:, 1:2], np.exp(np.clip(free[:, 2:3], -3.0, 6.0)), edge
 
 
 def _fit_batch(shape, blobs):
