@@ -12,7 +12,7 @@ import os
 import sys
 import textwrap
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from zoo.quiet import quiet_python_logs, verbose_requested
 
 
 def _data_show(args):
@@ -316,12 +316,25 @@ def build_parser():
     quickstart.set_defaults(run=_quickstart)
 
     _add_pretrained_commands(commands)
+    _accept_verbose(parser)
     return parser
+
+
+def _accept_verbose(parser):
+    """`--verbose` before or after the command: TensorFlow's logs and warnings too (zoo/quiet.py)."""
+    # SUPPRESS: a subcommand's default would otherwise overwrite `zoo --verbose caption ...`.
+    parser.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="show TensorFlow's logs and warnings (also: ZOO_VERBOSE=1)")
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for subparser in action.choices.values():
+                _accept_verbose(subparser)
 
 
 def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    quiet_python_logs(getattr(args, "verbose", False) or verbose_requested([]))
     try:
         args.run(args)
     except (ValueError, FileNotFoundError, FileExistsError) as error:
