@@ -173,21 +173,52 @@ def _export(args):
     from zoo.training.config import TrainConfig
     from zoo.training.trainer import keeps_ema, load_trained
 
+    name = args.export_name or _default_export_name(args)
+    _refuse_to_hide_a_pretrained_model(name, args)
     metadata = {}
     if args.workdir:
         import tensorflow as tf
 
         task = load_trained(args.workdir, use_ema=not args.raw_weights)
         config = TrainConfig.load(os.path.join(args.workdir, "config.json"))
-        default_name = f"{config.model}_{config.data}"
         latest = tf.train.latest_checkpoint(os.path.join(args.workdir, "checkpoints"))
         metadata = {"trained_steps": int(latest.rsplit("-", 1)[-1]), "training": dataclasses.asdict(config),
                     "weights": "ema" if keeps_ema(task, config) and not args.raw_weights else "raw"}
     else:
         task = zoo.build(args.name).build_all()
-        default_name = args.name
-    path = export(task, args.out, args.export_name or default_name, version=args.version, metadata=metadata)
+    path = export(task, args.out, name, version=args.version, metadata=metadata)
     print(f"exported {path}")
+
+
+def _default_export_name(args):
+    """A run's own name, `<model>_<workdir folder>` (runs/t2i/gan: cgan_t2i_gan), never a pretrained model's."""
+    import re
+
+    from zoo.training.config import TrainConfig
+
+    if not args.workdir:
+        return args.name
+    config = TrainConfig.load(os.path.join(args.workdir, "config.json"))
+    run = re.sub(r"[^A-Za-z0-9_.-]+", "_", os.path.basename(os.path.abspath(args.workdir))).strip("_.-")
+    return f"{config.model}_{run}" if run else config.model
+
+
+def _refuse_to_hide_a_pretrained_model(name, args):
+    """An export named like a pretrained model would shadow it (`zoo.load` and TF Serving take the newest
+    version; `zoo quickstart` then shows an untrained or half-trained model): only with --replace-pretrained."""
+    from zoo.pretrained import resolve
+    from zoo.training.recipes import list_recipes
+
+    if args.replace_pretrained or name not in list_recipes():
+        return
+    try:
+        pretrained = resolve(name)
+    except FileNotFoundError:
+        return  # not there: the export gives it (quickstart's "missing models" commands)
+    raise FileExistsError(
+        f"{name!r} is a pretrained model ({pretrained}); an export under that name would take its place for "
+        f"zoo.load, zoo quickstart and TF Serving. Give your export its own name with --name NAME (default: "
+        f"<model>_<workdir folder>), or add --replace-pretrained to replace it on purpose.")
 
 
 def _evaluate(args):
@@ -262,7 +293,9 @@ def _quickstart(args):
     summary = quickstart(args.out, train=args.train, steps=args.steps, model=args.model, workdir=args.workdir,
                          xla=False if args.no_xla else "auto", savedmodels=args.savedmodels)
     if summary["workdir"]:
-        print(f"trained in {summary['workdir']} (zoo export --workdir {summary['workdir']} --out savedmodels)")
+        from zoo.quickstart import export_command
+
+        print(f"trained in {summary['workdir']}; to export it: {export_command(summary['workdir'], args.model)}")
     print(f"wrote {summary['out']}")
     print(summary["score"])
 
@@ -335,7 +368,12 @@ def build_parser():
     source.add_argument("--workdir", help="a training workdir (its last checkpoint, EMA weights)")
     source.add_argument("name", nargs="?", help="a registered model, untrained")
     export.add_argument("--out", default="savedmodels")
-    export.add_argument("--name", dest="export_name", help="model folder name (default: <model>_shapes)")
+    export.add_argument("--name", dest="export_name",
+                        help="model folder name (default: <model>_<workdir folder>, e.g. cgan_t2i_gan; a registered "
+                             "model: its name); a pretrained model's name needs --replace-pretrained")
+    export.add_argument("--replace-pretrained", action="store_true",
+                        help="export under the name of a pretrained model (e.g. cgan_t2i_shapes): the new version "
+                             "replaces the shipped one for zoo.load, zoo quickstart and TF Serving")
     export.add_argument("--version", type=int)
     export.add_argument("--raw-weights", action="store_true",
                         help="export the trained weights instead of their moving average (EMA lags short runs)")

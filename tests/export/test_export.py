@@ -3,6 +3,8 @@
 import base64
 import io
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -187,3 +189,33 @@ def test_exported_graphs_use_only_core_tensorflow_and_tensorflow_text_ops(export
 def test_bad_export_name(tmp_path):
     with pytest.raises(ValueError, match="must be letters"):
         export(zoo.build("cgan_t2i_tiny"), str(tmp_path), "bad/name")
+
+
+
+def test_zoo_export_gives_a_run_its_own_name_and_keeps_pretrained_names(tiny_savedmodels, tmp_path, monkeypatch,
+                                                                       capsys):
+    """`zoo export --workdir RUN --out savedmodels` must not add a version to `cgan_t2i_shapes` by accident:
+    the newest version is what zoo.load, zoo quickstart and TF Serving take."""
+    from zoo import cli
+    from zoo.training.config import TrainConfig
+    from zoo.training.trainer import Trainer
+
+    run = tmp_path / "gan"
+    trainer = Trainer(TrainConfig(model="cgan_t2i_tiny", workdir=str(run), steps=1, batch_size=8, progress=False))
+    trainer.manager.save(checkpoint_number=1)  # a run's checkpoint, without the cost of a step
+    savedmodels = str(tmp_path / "savedmodels")  # the pretrained models, where zoo.load looks first
+    shutil.copytree(tiny_savedmodels, savedmodels)
+    monkeypatch.setenv("ZOO_SAVEDMODELS", savedmodels)
+    shipped = zoo.pretrained.resolve("cgan_t2i_shapes")
+
+    assert cli.main(["export", "--workdir", str(run), "--out", savedmodels, "--name", "cgan_t2i_shapes"]) == 2
+    error = capsys.readouterr().err
+    assert (f"zoo export: error: 'cgan_t2i_shapes' is a pretrained model ({shipped}); an export under that name "
+            "would take its place for zoo.load, zoo quickstart and TF Serving. Give your export its own name with "
+            "--name NAME") in error and "or add --replace-pretrained to replace it on purpose." in error
+    assert cli.main(["export", "--workdir", str(run), "--out", savedmodels]) == 0
+    assert f"exported {os.path.join(savedmodels, 'cgan_t2i_tiny_gan', '1')}" in capsys.readouterr().out
+    assert zoo.pretrained.resolve("cgan_t2i_shapes") == shipped
+    assert cli.main(["export", "--workdir", str(run), "--out", savedmodels, "--name", "cgan_t2i_shapes",
+                     "--replace-pretrained"]) == 0
+    assert zoo.pretrained.resolve("cgan_t2i_shapes") == os.path.join(savedmodels, "cgan_t2i_shapes", "2")
