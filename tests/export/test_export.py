@@ -186,12 +186,6 @@ def test_exported_graphs_use_only_core_tensorflow_and_tensorflow_text_ops(export
         assert not [op for op in ops if op.startswith("Xla")], name
 
 
-def test_bad_export_name(tmp_path):
-    with pytest.raises(ValueError, match="must be letters"):
-        export(zoo.build("cgan_t2i_tiny"), str(tmp_path), "bad/name")
-
-
-
 def test_zoo_export_gives_a_run_its_own_name_and_keeps_pretrained_names(tiny_savedmodels, tmp_path, monkeypatch,
                                                                        capsys):
     """`zoo export --workdir RUN --out savedmodels` must not add a version to `cgan_t2i_shapes` by accident:
@@ -219,3 +213,8 @@ def test_zoo_export_gives_a_run_its_own_name_and_keeps_pretrained_names(tiny_sav
     assert cli.main(["export", "--workdir", str(run), "--out", savedmodels, "--name", "cgan_t2i_shapes",
                      "--replace-pretrained"]) == 0
     assert zoo.pretrained.resolve("cgan_t2i_shapes") == os.path.join(savedmodels, "cgan_t2i_shapes", "2")
+
+
+def test_bad_export_name(tmp_path):
+    with pytest.raises(ValueError, match="must be letters"):
+        export(zoo.build("cgan_t2i_tiny"), str(tmp_path), "bad/name")
