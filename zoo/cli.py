@@ -325,6 +325,17 @@ def _add_pretrained_commands(commands):
     translate.add_argument("--out", default="translated.png")
 
 
+def _accept_verbose(parser):
+    """`--verbose` before or after the command: TensorFlow's logs and warnings too (zoo/quiet.py)."""
+    # SUPPRESS: a subcommand's default would otherwise overwrite `zoo --verbose caption ...`.
+    parser.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="show TensorFlow's logs and warnings (also: ZOO_VERBOSE=1)")
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for subparser in action.choices.values():
+                _accept_verbose(subparser)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="zoo", description="A model zoo for cross-modal generation.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -411,17 +422,6 @@ def build_parser():
     _add_pretrained_commands(commands)
     _accept_verbose(parser)
     return parser
-
-
-def _accept_verbose(parser):
-    """`--verbose` before or after the command: TensorFlow's logs and warnings too (zoo/quiet.py)."""
-    # SUPPRESS: a subcommand's default would otherwise overwrite `zoo --verbose caption ...`.
-    parser.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
-                        help="show TensorFlow's logs and warnings (also: ZOO_VERBOSE=1)")
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for subparser in action.choices.values():
-                _accept_verbose(subparser)
 
 
 def main(argv=None):
