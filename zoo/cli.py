@@ -359,7 +359,7 @@ def build_parser():
                        "cgan_t2i_shapes) or a recipe .json file; --set reaches its last stage, the other flags every stage")
     train.add_argument("--data")
     train.add_argument("--data-path")
-    train.add_argument("--steps", type=int,
+    train.add_argument("--steps", type=int, metavar="N",
                        help="total training steps; with --recipe: caps every stage at N (e.g. --steps 20 to try it)")
     train.add_argument("--batch-size", type=int)
     train.add_argument("--workdir", required=True)
