@@ -216,9 +216,9 @@ def _refuse_to_hide_a_pretrained_model(name, args):
     except FileNotFoundError:
         return  # not there: the export gives it (quickstart's "missing models" commands)
     raise FileExistsError(
-        f"{name!r} is a pretrained model ({pretrained}); an export under that name would take its place for "
-        f"zoo.load, zoo quickstart and TF Serving. Give your export its own name with --name NAME (default: "
-        f"<model>_<workdir folder>), or add --replace-pretrained to replace it on purpose.")
+        f"{name!r} is a pretrained model ({pretrained}); exporting yours under the same name would make zoo.load, "
+        f"zoo quickstart and TF Serving load one in place of the other. Give your export its own name with "
+        f"--name NAME (default: <model>_<workdir folder>), or add --replace-pretrained to replace it on purpose.")
 
 
 def _evaluate(args):
