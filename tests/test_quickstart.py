@@ -7,6 +7,7 @@ from PIL import Image
 
 from zoo import cli
 from zoo.quickstart import missing_message, same_objects, score_line
+from zoo.training.recipes import list_recipes
 
 
 def test_quickstart_writes_the_sheet_and_the_score(tiny_savedmodels, tmp_path, capsys):
@@ -28,6 +29,9 @@ def test_quickstart_train_samples_a_short_run(tiny_savedmodels, tmp_path, capsys
     printed = capsys.readouterr().out
     assert tf.train.latest_checkpoint(str(workdir / "checkpoints")).endswith("ckpt-2")
     assert f"trained in {workdir}" in printed and f"wrote {out}" in printed
+    # The hint exports under the run's own name: a pretrained model's name would hide the shipped model.
+    assert (f"to export it: zoo export --workdir {workdir} --out savedmodels --name cgan_t2i_tiny_quickstart"
+            in printed) and "cgan_t2i_tiny_quickstart" not in list_recipes()
     assert re.search(r"^score: [0-6]/6 generated images captioned back correctly", printed, re.M)
     with Image.open(out) as sheet:
         assert sheet.format == "PNG"

@@ -9,6 +9,11 @@
 
 __version__ = "0.1.0"
 
+# The `zoo` command is quiet unless --verbose; TensorFlow reads its log level when it loads, below.
+from zoo.quiet import quiet_native_logs  # noqa: E402
+
+quiet_native_logs()
+
 from zoo.registry import build, list_models, register_model  # noqa: E402,F401
 from zoo.pretrained import load  # noqa: E402,F401
 from zoo import data  # noqa: E402,F401  (registers the `shapes` TFDS builder)

@@ -12,7 +12,7 @@ import os
 import sys
 import textwrap
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from zoo.quiet import quiet_python_logs, verbose_requested
 
 
 def _data_show(args):
@@ -81,40 +81,90 @@ def _train(args):
     else:
         config = TrainConfig(model=args.name, workdir=args.workdir)
     config = _apply_flags(config, args)
+    if args.dry_run:
+        print(f"{config.model}, {config.steps} steps, batch {config.batch_size}, in {config.workdir}\n"
+              "dry run: nothing trained")
+        return 0
     _fit(Trainer(config, resume=args.resume))
 
 
 def _apply_flags(config, args):
-    flags = {"steps": args.steps, "batch_size": args.batch_size}
+    flags = {"steps": args.steps}
     config = config.with_overrides([f"{k}={v}" for k, v in flags.items() if v is not None])
+    return _apply_stage_flags(config, args).with_overrides(args.set or [])
+
+
+def _apply_stage_flags(config, args):
+    """The flags that apply to every stage of a recipe alike (not `--steps`, a cap there, nor `--set`)."""
+    if args.batch_size is not None:
+        config = config.with_overrides([f"batch_size={args.batch_size}"])
     for key in ("data", "data_path", "precision", "strategy"):
         if getattr(args, key) is not None:
             setattr(config, key, getattr(args, key))
     if args.no_xla:
         config.xla = False
-    return config.with_overrides(args.set or [])
+    return config
 
 
 def _fit(trainer):
+    """Train; returns the exit status: 0 when the run reached its last step, 128 + the signal when stopped early."""
+    import signal
+
     losses = trainer.fit()
     config = trainer.config
     print(f"step {int(trainer.step_counter)} of {config.steps}; " + ", ".join(f"{k}={v:.4g}" for k, v in losses.items()))
     print(f"checkpoint: {trainer.manager.latest_checkpoint}")
+    if trainer.stopped_by:
+        # Not 0: `zoo train ... && zoo export ...` must not export a half-trained model.
+        print(f"zoo train: stopped by {trainer.stopped_by} at step {int(trainer.step_counter)} of {config.steps}; "
+              f"the checkpoint is saved, continue with --resume.", file=sys.stderr)
+        return 128 + signal.Signals[trainer.stopped_by].value
+    return 0
 
 
 def _train_recipe(args):
-    """Each stage in turn; a stage that has checkpoints continues (or is already done)."""
-    import tensorflow as tf
-
-    from zoo.training.recipes import stage_configs
+    """Each stage in turn, each only once the one before reached its last step; `--resume` continues a started one."""
+    from zoo.training.recipes import stage_configs, trained_steps
     from zoo.training.trainer import Trainer
 
-    for stage, config in stage_configs(args.recipe, args.workdir, args.set or []):
-        started = tf.train.latest_checkpoint(os.path.join(config.workdir, "checkpoints")) is not None
+    stages = [(stage, _apply_stage_flags(config, args))
+              for stage, config in stage_configs(args.recipe, args.workdir, args.set or [], max_steps=args.steps)]
+    if args.dry_run:
+        return _print_stages(args, stages)
+    for index, (stage, config) in enumerate(stages):
+        done = trained_steps(config.workdir)
+        if done is not None and not args.resume:
+            raise FileExistsError(f"{config.workdir!r} already holds stage {stage!r} of this recipe (step {done} of "
+                                  f"{config.steps}); add --resume to continue the recipe, or choose another workdir.")
         print(f"== stage {stage}: {config.model}, {config.steps} steps, in {config.workdir}")
-        if args.no_xla:
-            config.xla = False
-        _fit(Trainer(config, resume=started))
+        trainer = Trainer(config, resume=done is not None)
+        status = _fit(trainer)
+        if int(trainer.step_counter) < config.steps:
+            # The next stage would start from a half-trained model: the whole recipe stops here.
+            later = ", ".join(name for name, _ in stages[index + 1:])
+            print(f"zoo train: the recipe stops at stage {stage!r}" + (f" (not started: {later})" if later else "") +
+                  f"; continue it with: zoo train --recipe {args.recipe} --workdir {args.workdir} --resume"
+                  + (f" --steps {args.steps}" if args.steps else ""), file=sys.stderr)
+            return status or 1
+    return 0
+
+
+def _print_stages(args, stages):
+    """`zoo train --recipe ... --dry-run`: what each stage would train, and where the run stands."""
+    from zoo.training.recipes import load_recipe, trained_steps
+
+    recipe_steps = [fields.get("steps") for _, fields in load_recipe(args.recipe)]
+    print(f"recipe {args.recipe}: {len(stages)} stage(s) in {args.workdir}" +
+          (f", each capped at {args.steps} steps (--steps)" if args.steps else ""))
+    for (stage, config), full in zip(stages, recipe_steps):
+        done = trained_steps(config.workdir)
+        state = "not started" if done is None else "done" if done >= config.steps else f"at step {done}"
+        capped = f" (recipe: {full})" if full is not None and config.steps != full else ""
+        start = f", starts from {os.path.basename(config.init_from)!r}" if config.init_from else ""
+        print(f"  {stage}: {config.model}, {config.steps} steps{capped}, batch {config.batch_size}{start}, "
+              f"in {config.workdir}: {state}")
+    print("dry run: nothing trained")
+    return 0
 
 
 def _export(args):
@@ -123,21 +173,52 @@ def _export(args):
     from zoo.training.config import TrainConfig
     from zoo.training.trainer import keeps_ema, load_trained
 
+    name = args.export_name or _default_export_name(args)
+    _refuse_to_hide_a_pretrained_model(name, args)
     metadata = {}
     if args.workdir:
         import tensorflow as tf
 
         task = load_trained(args.workdir, use_ema=not args.raw_weights)
         config = TrainConfig.load(os.path.join(args.workdir, "config.json"))
-        default_name = f"{config.model}_{config.data}"
         latest = tf.train.latest_checkpoint(os.path.join(args.workdir, "checkpoints"))
         metadata = {"trained_steps": int(latest.rsplit("-", 1)[-1]), "training": dataclasses.asdict(config),
                     "weights": "ema" if keeps_ema(task, config) and not args.raw_weights else "raw"}
     else:
         task = zoo.build(args.name).build_all()
-        default_name = args.name
-    path = export(task, args.out, args.export_name or default_name, version=args.version, metadata=metadata)
+    path = export(task, args.out, name, version=args.version, metadata=metadata)
     print(f"exported {path}")
+
+
+def _default_export_name(args):
+    """A run's own name, `<model>_<workdir folder>` (runs/t2i/gan: cgan_t2i_gan), never a pretrained model's."""
+    import re
+
+    from zoo.training.config import TrainConfig
+
+    if not args.workdir:
+        return args.name
+    config = TrainConfig.load(os.path.join(args.workdir, "config.json"))
+    run = re.sub(r"[^A-Za-z0-9_.-]+", "_", os.path.basename(os.path.abspath(args.workdir))).strip("_.-")
+    return f"{config.model}_{run}" if run else config.model
+
+
+def _refuse_to_hide_a_pretrained_model(name, args):
+    """An export named like a pretrained model would shadow it (`zoo.load` and TF Serving take the newest
+    version; `zoo quickstart` then shows an untrained or half-trained model): only with --replace-pretrained."""
+    from zoo.pretrained import resolve
+    from zoo.training.recipes import list_recipes
+
+    if args.replace_pretrained or name not in list_recipes():
+        return
+    try:
+        pretrained = resolve(name)
+    except FileNotFoundError:
+        return  # not there: the export gives it (quickstart's "missing models" commands)
+    raise FileExistsError(
+        f"{name!r} is a pretrained model ({pretrained}); exporting yours under the same name would make zoo.load, "
+        f"zoo quickstart and TF Serving load one in place of the other. Give your export its own name with "
+        f"--name NAME (default: <model>_<workdir folder>), or add --replace-pretrained to replace it on purpose.")
 
 
 def _evaluate(args):
@@ -212,7 +293,9 @@ def _quickstart(args):
     summary = quickstart(args.out, train=args.train, steps=args.steps, model=args.model, workdir=args.workdir,
                          xla=False if args.no_xla else "auto", savedmodels=args.savedmodels)
     if summary["workdir"]:
-        print(f"trained in {summary['workdir']} (zoo export --workdir {summary['workdir']} --out savedmodels)")
+        from zoo.quickstart import export_command
+
+        print(f"trained in {summary['workdir']}; to export it: {export_command(summary['workdir'], args.model)}")
     print(f"wrote {summary['out']}")
     print(summary["score"])
 
@@ -242,6 +325,17 @@ def _add_pretrained_commands(commands):
     translate.add_argument("--out", default="translated.png")
 
 
+def _accept_verbose(parser):
+    """`--verbose` before or after the command: TensorFlow's logs and warnings too (zoo/quiet.py)."""
+    # SUPPRESS: a subcommand's default would otherwise overwrite `zoo --verbose caption ...`.
+    parser.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="show TensorFlow's logs and warnings (also: ZOO_VERBOSE=1)")
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for subparser in action.choices.values():
+                _accept_verbose(subparser)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="zoo", description="A model zoo for cross-modal generation.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -261,13 +355,18 @@ def build_parser():
 
     train = commands.add_parser("train", help="train a model (by name, or a recipe's stages)")
     train.add_argument("name", nargs="?")
-    train.add_argument("--recipe", help="train with a recipe of zoo/recipes (e.g. cgan_t2i_shapes)")
+    train.add_argument("--recipe", help="train a recipe's stages in turn: a name of zoo/recipes (e.g. "
+                       "cgan_t2i_shapes) or a recipe .json file; --set reaches its last stage, the other flags every stage")
     train.add_argument("--data")
     train.add_argument("--data-path")
-    train.add_argument("--steps", type=int)
+    train.add_argument("--steps", type=int, metavar="N",
+                       help="total training steps; with --recipe: caps every stage at N (e.g. --steps 20 to try it)")
     train.add_argument("--batch-size", type=int)
     train.add_argument("--workdir", required=True)
-    train.add_argument("--resume", action="store_true")
+    train.add_argument("--resume", action="store_true",
+                       help="continue the run in --workdir (with --recipe: the stage that was stopped)")
+    train.add_argument("--dry-run", action="store_true",
+                       help="print what would train (with --recipe: each stage, its steps, where the run stands); train nothing")
     train.add_argument("--no-xla", action="store_true")
     train.add_argument("--precision", choices=["float32", "mixed_float16", "mixed_bfloat16"])
     train.add_argument("--strategy", choices=["default", "mirrored", "multi_worker"])
@@ -280,7 +379,12 @@ def build_parser():
     source.add_argument("--workdir", help="a training workdir (its last checkpoint, EMA weights)")
     source.add_argument("name", nargs="?", help="a registered model, untrained")
     export.add_argument("--out", default="savedmodels")
-    export.add_argument("--name", dest="export_name", help="model folder name (default: <model>_shapes)")
+    export.add_argument("--name", dest="export_name",
+                        help="model folder name (default: <model>_<workdir folder>, e.g. cgan_t2i_gan; a registered "
+                             "model: its name); a pretrained model's name needs --replace-pretrained")
+    export.add_argument("--replace-pretrained", action="store_true",
+                        help="export under the name of a pretrained model (e.g. cgan_t2i_shapes): the new version "
+                             "replaces the shipped one for zoo.load, zoo quickstart and TF Serving")
     export.add_argument("--version", type=int)
     export.add_argument("--raw-weights", action="store_true",
                         help="export the trained weights instead of their moving average (EMA lags short runs)")
@@ -316,14 +420,16 @@ def build_parser():
     quickstart.set_defaults(run=_quickstart)
 
     _add_pretrained_commands(commands)
+    _accept_verbose(parser)
     return parser
 
 
 def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    quiet_python_logs(getattr(args, "verbose", False) or verbose_requested([]))
     try:
-        args.run(args)
+        return args.run(args) or 0
     except (ValueError, FileNotFoundError, FileExistsError) as error:
         print(f"zoo {args.command}: error: {error}", file=sys.stderr)
         return 2

@@ -8,7 +8,7 @@ Example:
     t2i = zoo.load("cgan_t2i_shapes")
     images = t2i.generate(["a large red circle on the left"], seeds=[0])   # uint8 [1, 64, 64, 3]
     captioner = zoo.load("captioner_shapes")
-    captioner.caption(images)                                             # ['a large red circle ...']
+    captioner.caption(images)                                             # ['there is a large red circle ...']
 """
 
 import json

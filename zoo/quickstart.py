@@ -12,6 +12,7 @@ Example:
 """
 
 import os
+import shlex
 import tempfile
 
 import numpy as np
@@ -233,6 +234,18 @@ def trained_rows(task, steps, captioner=None):
     return [("validation scenes", real),
             (f"generated after {steps} steps, captioned back by {captioner.name}: green = same objects",
              _round_trip_panels(round_trip))], round_trip
+
+
+def export_command(workdir, model=TRAIN_MODEL):
+    """The command that exports a `--train` run under its own name, `<model>_quickstart`.
+
+    Not `cgan_t2i_shapes`: a new version under a pretrained model's name would take its place.
+
+    Example:
+        export_command("/tmp/zoo-quickstart-1")
+        # 'zoo export --workdir /tmp/zoo-quickstart-1 --out savedmodels --name cgan_t2i_quickstart'
+    """
+    return f"zoo export --workdir {shlex.quote(str(workdir))} --out savedmodels --name {model}_quickstart"
 
 
 # === The command ===

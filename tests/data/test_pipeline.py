@@ -1,3 +1,6 @@
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -71,3 +74,23 @@ def test_tfds_builder_yields_the_same_scenes(tmp_path):
         scene = shapes.scene("test_compositional", i)
         assert [c.decode() for c in example["captions"]] == scene["captions"]
         np.testing.assert_array_equal(example["label_map"], scene["label_map"])
+
+
+def test_a_split_smaller_than_one_batch_says_so(shared_data):
+    coco = str(shared_data / "coco-mini")
+    with pytest.raises(DataError, match=r"^Split 'val' of 'coco' has 25 examples, fewer than batch_size=32: with "
+                       r"drop_remainder=True \(the default, for static shapes\) it gives no batch at all. Pass "
+                       r"drop_remainder=False \(one batch of 25\) or a batch_size of at most 25.$"):
+        zoo.data.load("coco", split="val", path=coco)
+    with pytest.raises(DataError, match="'shapes' has 5 examples, fewer than batch_size=8"):
+        zoo.data.load("shapes", split="test", num_examples=5, batch_size=8)
+    assert int(zoo.data.load("coco", split="val", path=coco, drop_remainder=False).cardinality()) == 1
+
+
+def test_the_readme_coco_example_gives_batches(shared_data):
+    """The README's `zoo.data.load("coco", ...)` as written (its ../shared/data is the shared data here):
+    COCO's `val` is the small real split that a default batch size would leave empty."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    arguments = re.search(r'zoo\.data\.load\(("coco".*?)\)`', readme).group(1)
+    dataset = eval(f"zoo.data.load({arguments.replace('../shared/data', str(shared_data))})")
+    assert next(iter(dataset))["image"].shape[0] > 0

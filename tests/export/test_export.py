@@ -3,6 +3,8 @@
 import base64
 import io
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -182,6 +184,38 @@ def test_exported_graphs_use_only_core_tensorflow_and_tensorflow_text_ops(export
         assert not unknown, f"{name} uses ops outside TensorFlow and tensorflow-text: {unknown}"
         assert not must_compile, f"{name} has XLA-compiled functions: {must_compile}"
         assert not [op for op in ops if op.startswith("Xla")], name
+
+
+def test_zoo_export_gives_a_run_its_own_name_and_keeps_pretrained_names(tiny_savedmodels, tmp_path, monkeypatch,
+                                                                       capsys):
+    """`zoo export --workdir RUN --out savedmodels` must not add a version to `cgan_t2i_shapes` by accident:
+    the newest version is what zoo.load, zoo quickstart and TF Serving take."""
+    from zoo import cli
+    from zoo.training.config import TrainConfig
+    from zoo.training.trainer import Trainer
+
+    run = tmp_path / "gan"
+    trainer = Trainer(TrainConfig(model="cgan_t2i_tiny", workdir=str(run), steps=1, batch_size=8, progress=False))
+    trainer.manager.save(checkpoint_number=1)  # a run's checkpoint, without the cost of a step
+    savedmodels = str(tmp_path / "savedmodels")  # the pretrained models, where zoo.load looks first
+    shutil.copytree(tiny_savedmodels, savedmodels)
+    monkeypatch.setenv("ZOO_SAVEDMODELS", savedmodels)
+    shipped = zoo.pretrained.resolve("cgan_t2i_shapes")
+
+    assert cli.main(["export", "--workdir", str(run), "--out", savedmodels, "--name", "cgan_t2i_shapes"]) == 2
+    error = capsys.readouterr().err
+    assert (f"zoo export: error: 'cgan_t2i_shapes' is a pretrained model ({shipped}); exporting yours under the "
+            "same name would make zoo.load, zoo quickstart and TF Serving load one in place of the other. Give your "
+            "export its own name with --name NAME (default: <model>_<workdir folder>), or add --replace-pretrained "
+            "to replace it on purpose.") in error
+    assert cli.main(["export", "--workdir", str(run), "--out", savedmodels]) == 0
+    assert f"exported {os.path.join(savedmodels, 'cgan_t2i_tiny_gan', '1')}" in capsys.readouterr().out
+    assert zoo.pretrained.resolve("cgan_t2i_shapes") == shipped
+    # --replace-pretrained lets it through (to an existing version here, which export() refuses before
+    # writing anything: the override is seen without the cost of a second export).
+    assert cli.main(["export", "--workdir", str(run), "--out", savedmodels, "--name", "cgan_t2i_shapes",
+                     "--replace-pretrained", "--version", "1"]) == 2
+    assert "cgan_t2i_shapes/1' exists; TF Serving versions are immutable" in capsys.readouterr().err
 
 
 def test_bad_export_name(tmp_path):

@@ -1,6 +1,12 @@
 """Every recipe in zoo/recipes resolves to stages that build and train: known models, overrides and hparams."""
 
+import json
+import logging
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -45,3 +51,74 @@ def test_zoo_train_takes_several_overrides_after_one_set_and_refuses_a_name_with
     status = cli.main(["train", "cgan_t2i", "--recipe", "cgan_t2i_shapes", "--workdir", str(tmp_path)])
     assert status == 2 and "not both" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())  # nothing trained, nothing written
+
+
+# A recipe of two tiny stages, the second starting from the first; far more steps than a test
+# runs, so only a signal or `--steps` ends a stage.
+TINY_STAGE = {"model": "matcher_tiny", "steps": 100000, "batch_size": 8, "checkpoint_every": 1,
+              "summary_every": 1000, "sample_every": 100000, "ema_decay": 0.0, "progress": False}
+TINY_RECIPE = {"description": "Two tiny stages (tests).",
+               "stages": [{"stage": "first", **TINY_STAGE}, {"stage": "second", **TINY_STAGE, "init_from": "@first"}]}
+
+
+@pytest.fixture
+def tiny_recipe(tmp_path):
+    path = tmp_path / "tiny_recipe.json"
+    path.write_text(json.dumps(TINY_RECIPE))
+    return str(path)
+
+
+def test_steps_caps_every_stage_and_dry_run_trains_nothing(tiny_recipe, tmp_path, capsys):
+    from zoo import cli
+
+    workdir = tmp_path / "run"
+    assert cli.main(["train", "--recipe", "cgan_t2i_shapes", "--workdir", str(workdir), "--steps", "20", "--dry-run"]) == 0
+    printed = capsys.readouterr().out
+    assert "each capped at 20 steps (--steps)" in printed
+    assert f"matcher: matcher, 20 steps (recipe: 1500), batch 64, in {workdir}/matcher: not started" in printed
+    assert "gan: cgan_t2i, 20 steps (recipe: 6000), batch 32, starts from 'text'" in printed
+    assert "dry run: nothing trained" in printed and not workdir.exists()
+    # A recipe file's stages, capped by --steps (a stage with fewer steps keeps its own).
+    configs = stage_configs(tiny_recipe, str(workdir), max_steps=3)
+    assert [(stage, config.steps) for stage, config in configs] == [("first", 3), ("second", 3)]
+    assert configs[1][1].init_from == str(workdir / "first")
+    assert [c.steps for _, c in stage_configs("cgan_t2i_shapes", "w", max_steps=2000)] == [1500, 2000, 2000]
+    train_help = cli.build_parser()._subparsers._group_actions[0].choices["train"].format_help()
+    assert "caps every stage" in " ".join(train_help.split())
+    with pytest.raises(ValueError, match="No recipe file 'nowhere/r.json'; --recipe takes a name of"):
+        load_recipe("nowhere/r.json")
+
+
+def test_an_interrupted_recipe_stops_whole_and_resume_continues_the_stage(tiny_recipe, tmp_path, capsys, caplog):
+    """Ctrl-C in stage one: it saves, the recipe exits 130 without starting stage two; --resume finishes both."""
+    from zoo import cli
+    from zoo.training.recipes import trained_steps
+
+    workdir = tmp_path / "run"
+    script = os.path.join(os.path.dirname(sys.executable), "zoo")
+    process = subprocess.Popen([script, "train", "--recipe", tiny_recipe, "--workdir", str(workdir), "--no-xla"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while not (workdir / "first" / "checkpoints" / "checkpoint").exists():  # stage one is training
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "stopped by SIGINT" in stderr and "the recipe stops at stage 'first' (not started: second)" in stderr
+    assert f"continue it with: zoo train --recipe {tiny_recipe} --workdir {workdir} --resume" in stderr
+    assert not (workdir / "second").exists()
+    stopped_at = trained_steps(str(workdir / "first"))
+    assert 1 <= stopped_at < TINY_STAGE["steps"]
+
+    argv = ["train", "--recipe", tiny_recipe, "--workdir", str(workdir), "--no-xla", "--steps", str(stopped_at + 1)]
+    assert cli.main(argv + ["--dry-run"]) == 0
+    assert f"first: matcher_tiny, {stopped_at + 1} steps (recipe: 100000), batch 8, in {workdir}/first: " \
+           f"at step {stopped_at}" in capsys.readouterr().out
+    assert cli.main(argv) == 2  # without --resume nothing is overwritten
+    assert "already holds stage 'first' of this recipe" in capsys.readouterr().err
+    caplog.set_level(logging.INFO, logger="zoo.training")
+    assert cli.main(argv + ["--resume"]) == 0
+    assert trained_steps(str(workdir / "first")) == stopped_at + 1 == trained_steps(str(workdir / "second"))
+    assert f"initialised image_encoder, text_encoder, text_projection from {workdir}/first/checkpoints/" \
+           f"ckpt-{stopped_at + 1}" in caplog.text

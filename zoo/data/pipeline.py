@@ -196,6 +196,9 @@ def load(name, split="train", batch_size=32, image_size=64, path=None, vocabular
         skip_examples: start this many examples into the (shuffled, repeated) stream, as a
             resumed run does; the masks and caption choices continue where they were.
 
+        drop_remainder: drop a last batch smaller than `batch_size` (static shapes for compiled
+            steps); a split (or its `num_examples`) smaller than one batch is then a DataError.
+
     Example:
         ds = load("coco", split="val", path="../shared/data/coco-mini", batch_size=8)
     """
@@ -230,7 +233,22 @@ def load(name, split="train", batch_size=32, image_size=64, path=None, vocabular
     if tokenizer is not None:
         examples = examples.map(lambda e: _add_text(e, tokenizer, seed), num_parallel_calls=tf.data.AUTOTUNE)
     examples = examples.map(_scale_image, num_parallel_calls=tf.data.AUTOTUNE)
+    if drop_remainder:
+        _check_a_batch_remains(examples, name, split, batch_size)
     return examples.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+
+def _check_a_batch_remains(examples, name, split, batch_size):
+    """A split smaller than one batch would give no batch at all, silently (a bare StopIteration)."""
+    count = int(examples.cardinality())
+    # Unknown (a filtered TFDS source) or infinite (repeated): nothing to say in advance.
+    if count < 0 or count >= batch_size:
+        return
+    raise DataError(
+        f"Split {split!r} of {name!r} has {count} examples, fewer than batch_size={batch_size}: with "
+        f"drop_remainder=True (the default, for static shapes) it gives no batch at all. Pass "
+        f"drop_remainder=False (one batch of {count}) or a batch_size of at most {max(count, 1)}."
+    )
 
 
 def _other_examples(name, split, path, image_size, data_dir, **options):

@@ -1,11 +1,14 @@
 """Recipes: the configs that train the pretrained `shapes` models, one or more stages each.
 
-A recipe is `zoo/recipes/<name>.json`: a list of stages, each the fields of a
-`TrainConfig` (without `workdir`). A stage may start from an earlier one with
-`"init_from": "@<stage>"`. Stage `s` of a run in `workdir` trains in `workdir/s`.
+A recipe is `zoo/recipes/<name>.json`, or any JSON file of the same form: a list of
+stages, each the fields of a `TrainConfig` (without `workdir`). A stage may start from an
+earlier one with `"init_from": "@<stage>"`. Stage `s` of a run in `workdir` trains in
+`workdir/s`; a stage starts only once the stages before it reached their last step.
 
 Example:
-    zoo train --recipe cgan_t2i_shapes --workdir runs/t2i
+    zoo train --recipe cgan_t2i_shapes --workdir runs/t2i --dry-run     # the stages and their steps
+    zoo train --recipe cgan_t2i_shapes --workdir runs/try --steps 20    # every stage capped at 20 steps
+    zoo train --recipe my_recipe.json --workdir runs/mine
 """
 
 import json
@@ -20,18 +23,41 @@ def list_recipes():
     return sorted(f[:-5] for f in os.listdir(RECIPE_DIR) if f.endswith(".json"))
 
 
+def is_recipe_file(name):
+    """Whether `--recipe` was given a file (`path/to/recipe.json`) rather than a name of `zoo/recipes`."""
+    return str(name).endswith(".json") or os.sep in str(name)
+
+
 def load_recipe(name):
-    """The recipe's stages as `(stage name, fields)` pairs."""
-    path = os.path.join(RECIPE_DIR, f"{name}.json")
-    if not os.path.exists(path):
-        raise ValueError(f"Unknown recipe {name!r}; recipes: {list_recipes()}.")
+    """The recipe's stages as `(stage name, fields)` pairs: `name` of `zoo/recipes`, or a `.json` file."""
+    if is_recipe_file(name):
+        path = name
+        if not os.path.isfile(path):
+            raise ValueError(f"No recipe file {path!r}; --recipe takes a name of {list_recipes()} or a .json file.")
+    else:
+        path = os.path.join(RECIPE_DIR, f"{name}.json")
+        if not os.path.exists(path):
+            raise ValueError(f"Unknown recipe {name!r}; recipes: {list_recipes()} (or a path to a .json file).")
     with open(path) as f:
-        recipe = json.load(f)
+        try:
+            recipe = json.load(f)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"Recipe {path!r} is not valid JSON ({error}).") from None
+    if not isinstance(recipe, dict) or not isinstance(recipe.get("stages"), list) or not all(
+            isinstance(stage, dict) and "stage" in stage for stage in recipe["stages"]) or not recipe["stages"]:
+        raise ValueError(f"Recipe {path!r} must be {{\"stages\": [{{\"stage\": NAME, \"model\": ..., ...}}, ...]}}.")
     return [(stage.pop("stage"), stage) for stage in recipe["stages"]]
 
 
-def stage_configs(name, workdir, overrides=()):
-    """A `TrainConfig` per stage; `overrides` (`key=value`) apply to the last stage."""
+def stage_configs(name, workdir, overrides=(), max_steps=None):
+    """A `TrainConfig` per stage; `overrides` (`key=value`) apply to the last stage.
+
+    `max_steps` caps every stage (`zoo train --recipe ... --steps N`: a quick try of the whole
+    recipe). A capped run is a try: its later stages start from short earlier ones, so train the
+    full recipe in a new workdir rather than resuming the capped one without the cap.
+    """
+    if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1):
+        raise ValueError(f"--steps must be a positive int, got {max_steps!r}.")
     stages = load_recipe(name)
     configs = []
     for index, (stage, fields) in enumerate(stages):
@@ -41,5 +67,15 @@ def stage_configs(name, workdir, overrides=()):
         config = TrainConfig(workdir=os.path.join(workdir, stage), **fields)
         if index == len(stages) - 1:
             config = config.with_overrides(overrides)
+        if max_steps is not None:
+            config.steps = min(config.steps, max_steps)
         configs.append((stage, config))
     return configs
+
+
+def trained_steps(workdir):
+    """The step of the newest checkpoint in `workdir/checkpoints`, or None when there is none."""
+    import tensorflow as tf
+
+    latest = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
+    return None if latest is None else int(latest.rsplit("-", 1)[-1])

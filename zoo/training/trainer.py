@@ -51,6 +51,7 @@ class Trainer:
     def __init__(self, config, resume=False):
         self.config = config
         self.resume = resume
+        self.stopped_by = None  # the signal's name when SIGINT / SIGTERM ended `fit()` early
         os.makedirs(config.workdir, exist_ok=True)
         self._check_workdir()
         self.strategy, self.xla = distribute.make_strategy(config)
@@ -217,8 +218,10 @@ class Trainer:
                 shown = [(k, v) for k, v in losses.items() if k.endswith("loss")]
                 progress.update(done, shown + [("examples/s", examples_per_second)])
         self._save()
-        if self._stop_requested:
-            log.warning("stopped by %s at step %d; checkpoint saved", self._stop_requested, int(self.step_counter))
+        if self._stop_requested and int(self.step_counter) < self.config.steps:
+            self.stopped_by = self._stop_requested
+            log.warning("stopped by %s at step %d of %d; checkpoint saved", self._stop_requested,
+                        int(self.step_counter), self.config.steps)
         return losses
 
     def _save(self):
