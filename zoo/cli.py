@@ -6,7 +6,6 @@
 """
 
 import argparse
-import dataclasses
 import logging
 import os
 import sys
@@ -81,7 +80,7 @@ def _train(args):
     else:
         config = TrainConfig(model=args.name, workdir=args.workdir)
     config = _apply_flags(config, args)
-    _fit(Trainer(config, resume=args.resume))
+    return _fit(Trainer(config, resume=args.resume))
 
 
 def _apply_flags(config, args):
@@ -96,10 +95,19 @@ def _apply_flags(config, args):
 
 
 def _fit(trainer):
+    """Train; returns the exit status: 0 when the run reached its last step, 128 + the signal when stopped early."""
+    import signal
+
     losses = trainer.fit()
     config = trainer.config
     print(f"step {int(trainer.step_counter)} of {config.steps}; " + ", ".join(f"{k}={v:.4g}" for k, v in losses.items()))
     print(f"checkpoint: {trainer.manager.latest_checkpoint}")
+    if trainer.stopped_by:
+        # Not 0: `zoo train ... && zoo export ...` must not export a half-trained model.
+        print(f"zoo train: stopped by {trainer.stopped_by} at step {int(trainer.step_counter)} of {config.steps}; "
+              f"the checkpoint is saved, continue with --resume.", file=sys.stderr)
+        return 128 + signal.Signals[trainer.stopped_by].value
+    return 0
 
 
 def _train_recipe(args):
@@ -114,7 +122,10 @@ def _train_recipe(args):
         print(f"== stage {stage}: {config.model}, {config.steps} steps, in {config.workdir}")
         if args.no_xla:
             config.xla = False
-        _fit(Trainer(config, resume=started))
+        status = _fit(Trainer(config, resume=started))
+        if status:
+            return status  # a stopped stage: the next one would start from a half-trained model
+    return 0
 
 
 def _export(args):
@@ -125,13 +136,11 @@ def _export(args):
 
     metadata = {}
     if args.workdir:
-        import tensorflow as tf
-
-        task = load_trained(args.workdir, use_ema=not args.raw_weights)
+        task, checkpoint = load_trained(args.workdir, use_ema=not args.raw_weights, return_checkpoint=True)
         config = TrainConfig.load(os.path.join(args.workdir, "config.json"))
         default_name = f"{config.model}_{config.data}"
-        latest = tf.train.latest_checkpoint(os.path.join(args.workdir, "checkpoints"))
-        metadata = {"trained_steps": int(latest.rsplit("-", 1)[-1]), "training": dataclasses.asdict(config),
+        # No absolute path of this machine: paths relative to the run's workdir.
+        metadata = {"trained_steps": int(checkpoint.rsplit("-", 1)[-1]), "training": config.portable_dict(),
                     "weights": "ema" if keeps_ema(task, config) and not args.raw_weights else "raw"}
     else:
         task = zoo.build(args.name).build_all()
@@ -319,15 +328,37 @@ def build_parser():
     return parser
 
 
+def _expected_errors():
+    """Errors raised on purpose or by the user's files and disks: one line, no traceback.
+
+    Anything else is a bug of ours and keeps its traceback.
+    """
+    from zoo.training.trainer import NonFiniteLossError
+    from zoo.training.workdir import WorkdirLockedError
+
+    return (ValueError, OSError, NonFiniteLossError, WorkdirLockedError)
+
+
 def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
-        args.run(args)
-    except (ValueError, FileNotFoundError, FileExistsError) as error:
-        print(f"zoo {args.command}: error: {error}", file=sys.stderr)
+        return args.run(args) or 0
+    except KeyboardInterrupt:
+        print(f"zoo {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if not isinstance(error, _expected_errors()):
+            raise
+        print(f"zoo {args.command}: error: {_one_line(error)}", file=sys.stderr)
         return 2
-    return 0
+
+
+def _one_line(error):
+    """An OSError from the system names its file; ours carry their message."""
+    if isinstance(error, OSError) and error.strerror and error.filename and str(error.filename) not in str(error.strerror):
+        return f"{error.strerror}: {error.filename!r}"
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 if __name__ == "__main__":
