@@ -66,6 +66,7 @@ class Trainer:
         self._stop_requested = None
         self._fixed_batch = None
         self._saved_step = None
+        self._unverified = None  # a checkpoint saved by this run whose weights no step has used yet
         self._lock = WorkdirLock(config.workdir)
         try:
             os.makedirs(config.workdir, exist_ok=True)
@@ -152,7 +153,7 @@ class Trainer:
     def _intact_note(self):
         """For error messages: which checkpoint a failure leaves intact."""
         latest = newest_intact(self.checkpoint_dir, "check")
-        return f"The last checkpoint {latest} is intact." if latest else "No checkpoint was written yet."
+        return f"The last checkpoint {latest} is intact." if latest else "There is no good checkpoint to resume from."
 
     def _hparams(self):
         unknown = sorted(set(self.config.hparams) - set(self.steps.hparams))
@@ -193,7 +194,8 @@ class Trainer:
     def _restore(self):
         latest = restore_newest_intact(self.checkpoint, self.checkpoint_dir, "--resume")
         if latest is None:
-            raise FileNotFoundError(f"--resume: no checkpoint in {self.config.workdir!r} to resume from.")
+            raise FileNotFoundError(f"--resume: no checkpoint in {self.config.workdir!r} to resume from; "
+                                    "train it again without --resume.")
         # The optimizers' learning rate is a variable, so the checkpoint brought back the old one;
         # the config's (which `config.json` records) is what this run trains with.
         for optimizer in self.optimizers.values():
@@ -317,8 +319,22 @@ class Trainer:
                                     f"{self._intact_note()} Free space or make the workdir writable, "
                                     "then --resume.") from None
         self._saved_step = step
+        self._unverified = self.manager.latest_checkpoint if self.is_chief else None
         if not self.is_chief:
             tf.io.gfile.rmtree(self.manager.directory)
+
+    def _set_aside(self, path):
+        """Move checkpoint `path` to `checkpoints/non_finite/` and drop it from the index; returns the folder."""
+        folder = os.path.join(self.checkpoint_dir, "non_finite")
+        os.makedirs(folder, exist_ok=True)
+        for name in tf.io.gfile.glob(path + ".*"):
+            os.replace(name, os.path.join(folder, os.path.basename(name)))
+        remaining = [os.path.basename(p) for p in self.manager.checkpoints if p != path]
+        if remaining:  # relative names: the index holds no absolute path either
+            tf.compat.v1.train.update_checkpoint_state(self.checkpoint_dir, remaining[-1], remaining)
+        elif os.path.exists(os.path.join(self.checkpoint_dir, "checkpoint")):
+            os.remove(os.path.join(self.checkpoint_dir, "checkpoint"))
+        return folder
 
     def checkpoint_variables(self):
         """The variables a checkpoint saves that must stay finite: the networks' and the moving averages."""
@@ -326,12 +342,18 @@ class Trainer:
 
     def _check_finite(self, losses, step):
         bad = {k: v for k, v in losses.items() if not np.isfinite(v)}
-        if bad:
-            raise NonFiniteLossError(
-                f"Non-finite loss at step {step}: {bad}. Stopped without saving this step. {self._intact_note()} "
+        if not bad:
+            self._unverified = None  # the weights saved last gave finite losses: a good checkpoint
+            return
+        poisoned = ""
+        if self._unverified:
+            # This step's losses come from the weights saved just before it: that checkpoint is the
+            # first one to give NaN, so it is no "last good" checkpoint. Kept aside, not deleted.
+            poisoned = f"Checkpoint {self._unverified} holds these weights: moved to {self._set_aside(self._unverified)}. "
+        raise NonFiniteLossError(
+                f"Non-finite loss at step {step}: {bad}. Stopped without saving this step. {poisoned}{self._intact_note()} "
                 f"Try a lower learning_rate (this run: {self._optimizer_settings()['learning_rate']}) "
-                "or --precision float32."
-            )
+                "or --precision float32.")
 
     @contextlib.contextmanager
     def _interruption_handler(self):

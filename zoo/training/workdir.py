@@ -77,7 +77,7 @@ class WorkdirLock:
         # Written only once the lock is ours: the previous holder's line stays until then.
         handle.seek(0)
         handle.truncate()
-        handle.write(json.dumps({"pid": os.getpid(), "command": " ".join(sys.argv) or sys.executable,
+        handle.write(json.dumps({"pid": os.getpid(), "command": " ".join([os.path.basename(sys.argv[0]), *sys.argv[1:]]),
                                  "started": time.strftime("%Y-%m-%d %H:%M:%S")}) + "\n")
         handle.flush()
         self._file = handle
