@@ -6,6 +6,7 @@ the kill cases use real processes, as the SIGKILL test in test_trainer.py does.
 
 import glob
 import json
+import logging
 import os
 import resource
 import shutil
@@ -147,10 +148,12 @@ def test_damaged_newest_checkpoint_falls_back_for_resume_export_and_evaluate(tmp
     metadata = json.load(open(tmp_path / "exports" / "fallback" / "1" / "assets.extra" / "zoo.json"))
     assert metadata["trained_steps"] == 2
     assert str(tmp_path) not in json.dumps(metadata)
-    (workdir / "checkpoints" / "checkpoint").write_text("\0garbage")  # the index itself damaged too
+    (workdir / "checkpoints" / "checkpoint").write_text("")  # the index itself emptied too
     caplog.clear()
+    caplog.set_level(logging.INFO, "zoo.training")
     status, out, err = train(capsys, workdir, 5, "--resume")
     assert status == 0, err
+    assert "index" in caplog.text and "moved to" in caplog.text
     assert "resumed from" in caplog.text and "ckpt-2 at step 2" in caplog.text
     assert latest(workdir).endswith("ckpt-5")
 
