@@ -112,13 +112,12 @@ def _fit(trainer):
 
 def _train_recipe(args):
     """Each stage in turn; a stage that has checkpoints continues (or is already done)."""
-    import tensorflow as tf
-
+    from zoo.training.checkpoints import checkpoint_paths
     from zoo.training.recipes import stage_configs
     from zoo.training.trainer import Trainer
 
     for stage, config in stage_configs(args.recipe, args.workdir, args.set or []):
-        started = tf.train.latest_checkpoint(os.path.join(config.workdir, "checkpoints")) is not None
+        started = bool(checkpoint_paths(os.path.join(config.workdir, "checkpoints")))
         print(f"== stage {stage}: {config.model}, {config.steps} steps, in {config.workdir}")
         if args.no_xla:
             config.xla = False
