@@ -157,12 +157,23 @@ def _evaluate(args):
 
 
 def _read_image(path, mode):
-    from PIL import Image
+    """The pixels of image file `path`; a missing, empty, damaged or non-image file is one clear error."""
+    from PIL import Image, UnidentifiedImageError
     import numpy as np
 
+    from zoo.pretrained import IMAGE_FORMATS
+
+    if os.path.isdir(path):
+        raise ValueError(f"{path!r} is a directory, not an image; give a {IMAGE_FORMATS} file.")
     if not os.path.exists(path):
         raise FileNotFoundError(f"No image file {path!r}.")
-    return np.asarray(Image.open(path).convert(mode))
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert(mode))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        # PIL says "cannot identify image file", "image file is truncated", ...: the file is not usable.
+        reason = "empty file" if os.path.getsize(path) == 0 else str(error).splitlines()[0] or type(error).__name__
+        raise ValueError(f"{path!r} is not a readable image ({reason}); give a {IMAGE_FORMATS} file.") from None
 
 
 def _write_images(images, out):
@@ -181,7 +192,7 @@ def _generate(args):
 
     model = zoo.load(args.model, path=args.savedmodels)
     images = model.generate(args.captions, seeds=None if args.seed is None else
-                            [args.seed + i for i in range(len(args.captions))])
+                            [args.seed + i for i in range(len(args.captions))], strict=args.strict)
     for caption, path in zip(args.captions, _write_images(images, args.out)):
         print(f"{path}: {caption}")
 
@@ -201,7 +212,7 @@ def _inpaint(args):
     model = zoo.load(args.model, path=args.savedmodels)
     image = _read_image(args.image, "RGB")
     mask = _read_image(args.mask, "L")[..., None]
-    restored = model.inpaint(image[None], mask[None], [args.caption or ""])
+    restored = model.inpaint(image[None], mask[None], [args.caption or ""], strict=args.strict)
     print(f"wrote {_write_images(restored, args.out)[0]}")
 
 
@@ -209,8 +220,7 @@ def _translate(args):
     import zoo
 
     model = zoo.load(args.model, path=args.savedmodels)
-    channels = int(model.signatures["serving_default"].structured_input_signature[1]["inputs"].shape[-1])
-    label_map = _read_image(args.label_map, "L" if channels == 1 else "RGB")
+    label_map = _read_image(args.label_map, "L" if model.input_channels == 1 else "RGB")
     print(f"wrote {_write_images(model.translate(label_map), args.out)[0]}")
 
 
@@ -238,6 +248,7 @@ def _add_pretrained_commands(commands):
     generate.add_argument("captions", nargs="+")
     generate.add_argument("--out", default="generated.png")
     generate.add_argument("--seed", type=int, help="seed of the first image (the next get seed+1, ...)")
+    generate.add_argument("--strict", action="store_true", help="a caption with no known word is an error, not a warning")
     caption = command("caption", "captions of image files", "captioner_shapes", _caption)
     caption.add_argument("images", nargs="+")
     inpaint = command("inpaint", "fill an image's holes, guided by a caption", "cgan_inpaint_shapes", _inpaint)
@@ -245,6 +256,7 @@ def _add_pretrained_commands(commands):
     inpaint.add_argument("--mask", required=True, help="PNG, nonzero = hole, same size as the image")
     inpaint.add_argument("--caption", default="", help="what the image shows (empty: plain completion)")
     inpaint.add_argument("--out", default="inpainted.png")
+    inpaint.add_argument("--strict", action="store_true", help="a caption with no known word is an error, not a warning")
     translate = command("translate", "an image from a label map", "cgan_i2i_shapes", _translate)
     translate.add_argument("label_map")
     translate.add_argument("--out", default="translated.png")
@@ -339,8 +351,19 @@ def _expected_errors():
 
 
 def main(argv=None):
+    import warnings
+
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    show_warning = warnings.showwarning
+
+    def one_line_warning(message, category, *rest, **kwargs):
+        # Our warnings are for the user: one line, without the source line that raised them.
+        if not str(getattr(category, "__module__", "")).startswith("builtins"):
+            return show_warning(message, category, *rest, **kwargs)
+        print(f"zoo {args.command}: warning: {message}", file=sys.stderr)
+
+    warnings.showwarning = one_line_warning
     try:
         return args.run(args) or 0
     except KeyboardInterrupt:
@@ -351,6 +374,8 @@ def main(argv=None):
             raise
         print(f"zoo {args.command}: error: {_one_line(error)}", file=sys.stderr)
         return 2
+    finally:
+        warnings.showwarning = show_warning
 
 
 def _one_line(error):

@@ -16,7 +16,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo.text import SHAPES_MAX_LENGTH, TextEncoder, Tokenizer, Vocabulary, check_captions, shapes_vocabulary
+from zoo.text import (SHAPES_MAX_LENGTH, TextEncoder, Tokenizer, Vocabulary, check_captions, check_known_words,
+                      shapes_vocabulary)
 
 
 @dataclasses.dataclass
@@ -91,8 +92,13 @@ class Task(keras.Model):
         return self._tokenizer
 
     def tokenize(self, captions):
-        """Token ids [N, max_length] for a str, list of str or string tensor."""
-        return self.tokenizer(tf.constant(check_captions(captions)))
+        """Token ids [N, max_length] for a str, list of str or string tensor.
+
+        A caption with no word of the vocabulary is a warning: it tokenizes to `[UNK]`s only.
+        """
+        captions = check_captions(captions)
+        check_known_words(captions, set(self.vocabulary.tokens))
+        return self.tokenizer(tf.constant(captions))
 
     def networks(self):
         """The named Keras functional models this task is made of."""
