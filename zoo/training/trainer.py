@@ -254,6 +254,19 @@ class Trainer:
             self.close()
 
     def _fit(self):
+        try:
+            return self._train_loop()
+        except tf.errors.InvalidArgumentError as error:
+            from zoo.data.coco import DECODE_ERROR_PREFIX
+            from zoo.data.errors import DataError
+
+            if DECODE_ERROR_PREFIX not in error.message:
+                raise
+            # A data file the pipeline could not decode: its own message, without the graph's trace.
+            message = error.message.split(DECODE_ERROR_PREFIX, 1)[1].splitlines()[0].replace("] [", " ").strip("[]")
+            raise DataError(f"{message} {self._intact_note()}") from None
+
+    def _train_loop(self):
         start = int(self.step_counter)
         if start >= self.config.steps:
             log.info("already at step %d of %d: nothing to do", start, self.config.steps)
