@@ -39,10 +39,29 @@ class TaskConfig:
             raise ValueError(
                 f"Unknown config field(s) {unknown} for {cls.__name__}; fields are {sorted(fields)}."
             )
+        _check_field_types(cls, overrides)
         return cls(**merged)
 
     def to_dict(self):
         return dataclasses.asdict(self)
+
+
+def _check_field_types(config_class, values):
+    """A TypeError naming the field for a value of the wrong type (`image_size="64"`), before Keras
+    fails on it with a shape error; the expected type is the type of the field's default."""
+    defaults = {f.name: f.default for f in dataclasses.fields(config_class)}
+    for name, value in values.items():
+        default = defaults.get(name)
+        if default is None or default is dataclasses.MISSING:
+            continue
+        expected = {bool: (bool,), int: (int, np.integer), float: (int, float, np.integer, np.floating),
+                    str: (str,), tuple: (tuple, list)}.get(type(default))
+        if expected is None:
+            continue
+        # bool is an int in Python, but image_size=True is a mistake.
+        if not isinstance(value, expected) or (isinstance(value, bool) and type(default) is not bool):
+            raise TypeError(f"{config_class.__name__}.{name} must be {type(default).__name__} "
+                            f"(default {default!r}), got {value!r} ({type(value).__name__}).")
 
 
 class Task(keras.Model):
