@@ -30,7 +30,7 @@ def checked(tensor, name, shape, dtype_name):
     with tf.control_dependencies([rank]):  # the sizes are only read once the rank is right
         sizes = [tf.debugging.Assert(tf.equal(actual[axis], size), [f"{expected}; got shape", actual], summarize=8)
                  for axis, size in enumerate(shape) if size is not None]
-    with tf.control_dependencies(sizes):
+    with tf.control_dependencies([rank, *sizes]):
         return tf.ensure_shape(tf.identity(tensor), shape)
 
 
