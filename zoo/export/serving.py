@@ -4,11 +4,12 @@ Each module is a `tf.Module` whose `tf.function`s have explicit input signatures
 (so TF Serving sees named inputs) and run without XLA. Tokenization is the
 tensorflow-text `Tokenizer`, so a SavedModel takes plain caption strings.
 
-The inputs' shapes are left open in the signatures and checked inside the graph
-(`checked`): neither TF Serving nor a loaded signature enforces a signature's static
-shape, and a wrong rank reached the model's kernels (a `Check failed` abort of the
-whole server). A failed check names the input, the expected dtype and shape, and the
-shape that came; a batch of zero gives an empty batch.
+The signatures give each input's rank but leave its sizes open, and the sizes, the
+rank and the batch agreement are checked inside the graph (`checked`): neither TF
+Serving nor a loaded signature enforces a signature's shape, and a wrong rank reached
+the model's kernels (a `Check failed` abort of the whole server). A failed check names
+the input, the expected dtype and shape, and the shape that came; a batch of zero gives
+an empty batch.
 """
 
 import tensorflow as tf
@@ -25,8 +26,11 @@ def checked(tensor, name, shape, dtype_name):
     """
     expected = f"{name} must be {dtype_name} [" + ", ".join("N" if d is None else str(d) for d in shape) + "]"
     actual = tf.shape(tensor)
-    rank = tf.debugging.Assert(tf.equal(tf.size(actual), len(shape)), [f"{expected}; got rank", tf.size(actual),
-                                                                      "shape", actual], summarize=8)
+    # Counted from the shape's values: tf.rank or tf.size of the shape would be folded to the
+    # signature's static rank, which the runtime does not enforce.
+    rank_came = tf.math.count_nonzero(actual >= 0, dtype=tf.int32)
+    rank = tf.debugging.Assert(tf.equal(rank_came, len(shape)), [f"{expected}; got rank", rank_came,
+                                                                 "shape", actual], summarize=8)
     with tf.control_dependencies([rank]):  # the sizes are only read once the rank is right
         sizes = [tf.debugging.Assert(tf.equal(actual[axis], size), [f"{expected}; got shape", actual], summarize=8)
                  for axis, size in enumerate(shape) if size is not None]
@@ -42,9 +46,9 @@ def same_batch(**tensors):
         tf.shape(reference)[0]]) for name, tensor in others]
 
 
-def any_shape(dtype, name):
-    """A signature input whose shape `checked` verifies in the graph."""
-    return tf.TensorSpec(None, dtype, name=name)
+def any_sizes(rank, dtype, name):
+    """A signature input of `rank` dimensions of any size; `checked` verifies them in the graph."""
+    return tf.TensorSpec([None] * rank, dtype, name=name)
 
 
 def to_uint8_tensor(images):
@@ -63,9 +67,9 @@ class TextToImageServing(tf.Module):
         self.task = task
         self.tokenizer = task.tokenizer
         self.serving_default = tf.function(
-            self._random_seeds, input_signature=[any_shape(tf.string, "captions")])
+            self._random_seeds, input_signature=[any_sizes(1, tf.string, "captions")])
         self.seeded = tf.function(self._seeded, input_signature=[
-            any_shape(tf.string, "captions"), any_shape(tf.int64, "seeds")])
+            any_sizes(1, tf.string, "captions"), any_sizes(1, tf.int64, "seeds")])
 
     def _seeded(self, captions, seeds):
         captions = checked(captions, "captions", [None], "string")
@@ -95,8 +99,8 @@ class ImageToTextServing(tf.Module):
         self.task = task
         self.tokenizer = task.tokenizer
         self.beam_size = beam_size
-        self.serving_default = tf.function(self._from_encoded, input_signature=[any_shape(tf.string, "images")])
-        self.pixels = tf.function(self._from_pixels, input_signature=[any_shape(tf.uint8, "images")])
+        self.serving_default = tf.function(self._from_encoded, input_signature=[any_sizes(1, tf.string, "images")])
+        self.pixels = tf.function(self._from_pixels, input_signature=[any_sizes(4, tf.uint8, "images")])
 
     def _prepare(self, image):
         return from_uint8_tensor(square_resize(image, self.task.config.image_size))
@@ -136,7 +140,7 @@ class InpaintingServing(tf.Module):
         self.task = task
         self.tokenizer = task.tokenizer if task.uses_text else None
         self.serving_default = tf.function(self._inpaint, input_signature=[
-            any_shape(tf.uint8, "images"), any_shape(tf.uint8, "masks"), any_shape(tf.string, "captions")])
+            any_sizes(4, tf.uint8, "images"), any_sizes(4, tf.uint8, "masks"), any_sizes(1, tf.string, "captions")])
 
     def _inpaint(self, images, masks, captions):
         size = self.task.config.image_size
@@ -166,7 +170,7 @@ class ImageToImageServing(tf.Module):
     def __init__(self, task):
         super().__init__(name="image_to_image")
         self.task = task
-        self.serving_default = tf.function(self._translate, input_signature=[any_shape(tf.uint8, "inputs")])
+        self.serving_default = tf.function(self._translate, input_signature=[any_sizes(4, tf.uint8, "inputs")])
 
     def _translate(self, inputs):
         size, classes = self.task.config.image_size, self.task.config.input_classes
