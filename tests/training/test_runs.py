@@ -219,6 +219,29 @@ def test_set_on_resume_applies_or_is_refused(tmp_path, capsys):
     assert_one_error_line(err, "--resume cannot change model_overrides", "asked {'max_length': 9}")
 
 
+def test_set_of_a_wrong_type_is_one_clear_error(tmp_path, capsys):
+    status, _, err = train(capsys, tmp_path / "typo", 2, "--set", "seed=abc")
+    assert status == 2
+    assert_one_error_line(err, "seed must be int, got 'abc' (str)")
+    with pytest.raises(ValueError, match="learning_rate must be int or float or null, got 'fast'"):
+        TrainConfig(model="captioner_tiny", workdir="w").with_overrides(["learning_rate=fast"])
+    assert not (tmp_path / "typo").exists()
+
+
+# === 7. Stopped early: non-zero, and a recipe stops there (SIGTERM itself: test_trainer.py) ===
+def test_sigint_before_the_last_step_exits_130_after_saving(tmp_path, capsys, monkeypatch):
+    original = Trainer._train_loop
+
+    def interrupted(self):
+        self._stop_requested = "SIGINT"  # as the handler sets it when Ctrl-C arrives
+        return original(self)
+
+    monkeypatch.setattr(Trainer, "_train_loop", interrupted)
+    status, out, err = train(capsys, tmp_path / "interrupted", 5, "--set", "checkpoint_every=100")
+    assert status == 130
+    assert "stopped by SIGINT at step 0 of 5" in err and latest(tmp_path / "interrupted").endswith("ckpt-0")
+
+
 # === 8. A full or read-only workdir: one line, and the checkpoint that is intact ===
 def test_full_disk_names_the_file_and_the_intact_checkpoint(tmp_path, capsys):
     workdir = tmp_path / "full"

@@ -33,7 +33,8 @@ import tensorflow as tf
 
 import zoo
 from zoo.training import distribute
-from zoo.training.checkpoints import all_finite, checkpoint_paths, newest_intact, restore_newest_intact
+from zoo.training.checkpoints import (NoIntactCheckpointError, all_finite, checkpoint_paths, newest_intact,
+                                     restore_newest_intact)
 from zoo.training.config import FIXED_ON_RESUME, TrainConfig
 from zoo.training.steps import get_steps
 from zoo.training.workdir import WorkdirLock, WorkdirWriteError
@@ -152,7 +153,10 @@ class Trainer:
 
     def _intact_note(self):
         """For error messages: which checkpoint a failure leaves intact."""
-        latest = newest_intact(self.checkpoint_dir, "check")
+        try:
+            latest = newest_intact(self.checkpoint_dir, "check")
+        except NoIntactCheckpointError:  # every checkpoint damaged: said, not raised over the first error
+            latest = None
         return f"The last checkpoint {latest} is intact." if latest else "There is no good checkpoint to resume from."
 
     def _hparams(self):
