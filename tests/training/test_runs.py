@@ -271,3 +271,15 @@ def test_read_only_workdir_is_one_clear_error(tmp_path, capsys):
         os.chmod(workdir, 0o755)
     assert status == 2
     assert_one_error_line(err, str(workdir))
+
+
+# === 9. Only internal errors keep their traceback ===
+def test_an_internal_error_keeps_its_traceback(monkeypatch):
+    from zoo import cli
+
+    def broken(args):
+        raise KeyError("a bug of ours")
+
+    monkeypatch.setattr(cli, "_train", broken)  # build_parser binds `zoo train` to it
+    with pytest.raises(KeyError, match="a bug of ours"):
+        cli.main(["train", "captioner_tiny", "--workdir", "w"])
