@@ -10,8 +10,9 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multi_worker")
 # Paths a config may hold besides the workdir; `config.json` stores them relative to the workdir.
 PATH_FIELDS = ("data_path", "init_from")
-# What a resumed run cannot change: the checkpoint's variables were made for these values.
-FIXED_ON_RESUME = ("model", "model_overrides", "precision")
+# What a resumed run cannot change: the checkpoint's variables were made for these values
+# (init_from only seeds a fresh run, so on a resume it would silently do nothing).
+FIXED_ON_RESUME = ("model", "model_overrides", "precision", "init_from")
 
 
 @dataclasses.dataclass
@@ -100,6 +101,13 @@ class TrainConfig:
                     "plus hparams.<name> and model.<name>."
                 )
         return TrainConfig(**values)
+
+    def same_setting(self, other, name):
+        """Whether `other` has the same value of field `name` (paths compared as absolute paths)."""
+        mine, theirs = getattr(self, name), getattr(other, name)
+        if name in PATH_FIELDS and mine is not None and theirs is not None:
+            return os.path.abspath(mine) == os.path.abspath(theirs)
+        return mine == theirs
 
     def portable_dict(self):
         """The fields without the machine's paths: no `workdir` (the folder holding `config.json` is

@@ -146,7 +146,7 @@ class Trainer:
             return
         saved = TrainConfig.load(path)
         changed = [f"{name} (trained with {getattr(saved, name)!r}, asked {getattr(self.config, name)!r})"
-                   for name in FIXED_ON_RESUME if getattr(saved, name) != getattr(self.config, name)]
+                   for name in FIXED_ON_RESUME if not saved.same_setting(self.config, name)]
         if changed:
             raise ValueError(f"--resume cannot change {', '.join(changed)}: the checkpoint's variables were made "
                              f"for the saved values. Train a new run in another workdir instead.")
