@@ -81,6 +81,7 @@ def test_inpaint_keeps_known_pixels(savedmodels):
     known = masks[..., 0] == 0
     np.testing.assert_array_equal(restored[known], images[known])
     assert restored.shape == images.shape and model.inpaint(images, masks).shape == images.shape
+    assert model.inpaint(images[:0], masks[:0], []).shape == (0,) + images.shape[1:]
 
 
 def test_translate_label_maps(savedmodels):

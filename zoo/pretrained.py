@@ -215,7 +215,9 @@ class PretrainedModel:
         masks = _uint8_batch(masks, "masks", channels=1, size=self.image_size)
         if len(masks) != len(images):
             raise ValueError(f"{len(images)} images but {len(masks)} masks; give one mask per image.")
-        captions = [""] * len(images) if captions is None else _caption_list(captions, allow_empty=True)
+        # An empty batch answers with an empty batch, as the signatures do.
+        no_captions = captions is None or (len(images) == 0 and isinstance(captions, (list, tuple)) and not captions)
+        captions = [""] * len(images) if no_captions else _caption_list(captions, allow_empty=True)
         if len(captions) != len(images):
             raise ValueError(f"{len(images)} images but {len(captions)} captions; give one per image (\"\" for none).")
         self._check_words(captions, strict)

@@ -156,17 +156,13 @@ def test_damaged_newest_checkpoint_falls_back_for_resume_export_and_evaluate(tmp
     assert "index" in caplog.text and "moved to" in caplog.text
     assert "resumed from" in caplog.text and "ckpt-2 at step 2" in caplog.text
     assert latest(workdir).endswith("ckpt-5")
-
-
-def test_no_intact_checkpoint_is_one_clear_error(tmp_path, capsys):
-    workdir = tmp_path / "all_damaged"
-    assert train(capsys, workdir, 2, "--set", "checkpoint_every=2")[0] == 0
-    os.truncate(glob.glob(str(workdir / "checkpoints" / "ckpt-2.index"))[0], 10)
-    with pytest.raises(NoIntactCheckpointError, match="ckpt-2"):
+    for index in glob.glob(str(workdir / "checkpoints" / "ckpt-*.index")):  # now every one damaged
+        os.truncate(index, 10)
+    with pytest.raises(NoIntactCheckpointError, match="ckpt-5"):
         load_trained(str(workdir))
-    status, _, err = train(capsys, workdir, 3, "--resume")
+    status, _, err = train(capsys, workdir, 6, "--resume")
     assert status == 2
-    assert_one_error_line(err, "No intact checkpoint in", "ckpt-2")
+    assert_one_error_line(err, "No intact checkpoint in", "ckpt-5", "ckpt-2")
 
 
 # === 5. config.json is replaced atomically ===
@@ -217,6 +213,9 @@ def test_set_on_resume_applies_or_is_refused(tmp_path, capsys):
     status, _, err = train(capsys, workdir, 2, "--resume", "--set", "model.max_length=9")
     assert status == 2
     assert_one_error_line(err, "--resume cannot change model_overrides", "asked {'max_length': 9}")
+    status, _, err = train(capsys, workdir, 2, "--resume", "--set", f"init_from={tmp_path / 'other'}")
+    assert status == 2
+    assert_one_error_line(err, "--resume cannot change init_from")
 
 
 def test_set_of_a_wrong_type_is_one_clear_error(tmp_path, capsys):
