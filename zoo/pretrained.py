@@ -13,6 +13,7 @@ Example:
 
 import json
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -285,7 +286,8 @@ def _encoded_image(source, name):
     try:
         shape = tf.io.decode_image(source, channels=3, expand_animations=False).shape
     except (tf.errors.InvalidArgumentError, tf.errors.OutOfRangeError) as error:
-        reason = str(error.message).splitlines()[0] if getattr(error, "message", "") else type(error).__name__
+        # TF's message without its "{{function_node ...}}" prefix and "[Op:DecodeImage]" suffix.
+        reason = re.sub(r"\{\{.*?\}\}|\[Op:\w+\]", "", str(error.message).splitlines()[0]).strip() or "undecodable"
         raise ValueError(f"{name!r} is not a readable image ({reason}); give {IMAGE_FORMATS} files.") from None
     return source, shape[:2]
 

@@ -37,7 +37,7 @@ from zoo.training.checkpoints import (NoIntactCheckpointError, all_finite, check
                                      restore_newest_intact)
 from zoo.training.config import FIXED_ON_RESUME, TrainConfig
 from zoo.training.steps import get_steps
-from zoo.training.workdir import WorkdirLock, WorkdirWriteError
+from zoo.training.workdir import WorkdirLock, WorkdirWriteError, atomic_write_text
 
 log = logging.getLogger("zoo.training")
 
@@ -347,10 +347,13 @@ class Trainer:
         for name in tf.io.gfile.glob(path + ".*"):
             os.replace(name, os.path.join(folder, os.path.basename(name)))
         remaining = [os.path.basename(p) for p in self.manager.checkpoints if p != path]
-        if remaining:  # relative names: the index holds no absolute path either
-            tf.compat.v1.train.update_checkpoint_state(self.checkpoint_dir, remaining[-1], remaining)
-        elif os.path.exists(os.path.join(self.checkpoint_dir, "checkpoint")):
-            os.remove(os.path.join(self.checkpoint_dir, "checkpoint"))
+        index = os.path.join(self.checkpoint_dir, "checkpoint")
+        if remaining:
+            # The index as CheckpointManager writes it: names relative to its folder, replaced atomically.
+            atomic_write_text(index, "".join([f'model_checkpoint_path: "{remaining[-1]}"\n',
+                                              *(f'all_model_checkpoint_paths: "{name}"\n' for name in remaining)]))
+        elif os.path.exists(index):
+            os.remove(index)
         return folder
 
     def checkpoint_variables(self):
