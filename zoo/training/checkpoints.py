@@ -59,14 +59,21 @@ def damage(path):
             if dtype.is_floating and not np.all(np.isfinite(value)):
                 return f"non-finite values in {name.split('/.ATTRIBUTES')[0]}"
     except (tf.errors.OpError, IndexError, ValueError, OSError) as error:
-        return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else 'unreadable'}"
+        return f"{type(error).__name__}: {error_reason(error)}"
     return None
 
 
-def newest_intact(checkpoint_dir, purpose="restore"):
+def error_reason(error):
+    """The first line of an error's message, without TF's "{{function_node ...}}" and "[Op:...]" decorations."""
+    text = error.message if isinstance(error, tf.errors.OpError) else (getattr(error, "strerror", None) or str(error))
+    first = str(text).strip().splitlines()[0] if str(text).strip() else ""
+    return re.sub(r"\{\{.*?\}\}\s*|\s*\[Op:\w+\]", "", first).strip() or type(error).__name__
+
+
+def newest_intact(checkpoint_dir, purpose="restore", quiet=False):
     """The newest checkpoint of `checkpoint_dir` that reads back whole, or None when there is none at all.
 
-    Skipped (damaged) checkpoints are logged as warnings naming the file and what is wrong;
+    Skipped (damaged) checkpoints are logged as warnings (unless `quiet`) naming the file and what is wrong;
     `NoIntactCheckpointError` when there are checkpoints but every one is damaged.
     """
     paths = checkpoint_paths(checkpoint_dir)
@@ -74,11 +81,12 @@ def newest_intact(checkpoint_dir, purpose="restore"):
     for path in paths:
         problem = damage(path)
         if problem is None:
-            if skipped:
+            if skipped and not quiet:
                 log.warning("%s: using %s, the newest intact checkpoint (skipped %s)", purpose, path,
                             "; ".join(f"{p}: {why}" for p, why in skipped))
             return path
-        log.warning("%s: checkpoint %s is damaged (%s); trying the one before it", purpose, path, problem)
+        if not quiet:
+            log.warning("%s: checkpoint %s is damaged (%s); trying the one before it", purpose, path, problem)
         skipped.append((path, problem))
     if skipped:
         raise NoIntactCheckpointError(

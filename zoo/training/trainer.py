@@ -33,8 +33,8 @@ import tensorflow as tf
 
 import zoo
 from zoo.training import distribute
-from zoo.training.checkpoints import (NoIntactCheckpointError, all_finite, checkpoint_paths, newest_intact,
-                                     restore_newest_intact)
+from zoo.training.checkpoints import (NoIntactCheckpointError, all_finite, checkpoint_paths, error_reason,
+                                     newest_intact, restore_newest_intact)
 from zoo.training.config import FIXED_ON_RESUME, TrainConfig
 from zoo.training.steps import get_steps
 from zoo.training.workdir import WorkdirLock, WorkdirWriteError, atomic_write_text
@@ -154,7 +154,7 @@ class Trainer:
     def _intact_note(self):
         """For error messages: which checkpoint a failure leaves intact."""
         try:
-            latest = newest_intact(self.checkpoint_dir, "check")
+            latest = newest_intact(self.checkpoint_dir, quiet=True)
         except NoIntactCheckpointError:  # every checkpoint damaged: said, not raised over the first error
             latest = None
         return f"The last checkpoint {latest} is intact." if latest else "There is no good checkpoint to resume from."
@@ -330,9 +330,7 @@ class Trainer:
         try:
             self.manager.save(checkpoint_number=step)
         except (OSError, tf.errors.OpError) as error:
-            reason = error.strerror if isinstance(error, OSError) and error.strerror else \
-                str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise WorkdirWriteError(f"Cannot write checkpoint {self.manager.directory}/ckpt-{step} ({reason}). "
+            raise WorkdirWriteError(f"Cannot write checkpoint {self.manager.directory}/ckpt-{step} ({error_reason(error)}). "
                                     f"{self._intact_note()} Free space or make the workdir writable, "
                                     "then --resume.") from None
         self._saved_step = step
