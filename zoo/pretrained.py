@@ -176,9 +176,9 @@ class PretrainedModel:
         captions = _caption_list(captions)
         self._check_words(captions, strict)
         if seeds is None:
-            return self.signatures["serving_default"](captions=tf.constant(captions))["images"].numpy()
+            return self.signatures["serving_default"](captions=tf.constant(captions, tf.string))["images"].numpy()
         seeds = _seed_list(seeds, len(captions))
-        return self.signatures["seeded"](captions=tf.constant(captions), seeds=tf.constant(seeds))["images"].numpy()
+        return self.signatures["seeded"](captions=tf.constant(captions, tf.string), seeds=tf.constant(seeds))["images"].numpy()
 
     def caption(self, images, return_scores=False):
         """Captions of `images`: uint8 arrays [N, H, W, 3] or [H, W, 3], or a list of image files or bytes."""
@@ -223,7 +223,7 @@ class PretrainedModel:
             raise ValueError(f"{len(images)} images but {len(captions)} captions; give one per image (\"\" for none).")
         self._check_words(captions, strict)
         result = self.signatures["serving_default"](
-            images=tf.constant(images), masks=tf.constant((masks > 0).astype(np.uint8)), captions=tf.constant(captions))
+            images=tf.constant(images), masks=tf.constant((masks > 0).astype(np.uint8)), captions=tf.constant(captions, tf.string))
         return result["images"].numpy()
 
     def translate(self, label_maps):
