@@ -223,7 +223,8 @@ class PretrainedModel:
             raise ValueError(f"{len(images)} images but {len(captions)} captions; give one per image (\"\" for none).")
         self._check_words(captions, strict)
         result = self.signatures["serving_default"](
-            images=tf.constant(images), masks=tf.constant((masks > 0).astype(np.uint8)), captions=tf.constant(captions, tf.string))
+            images=tf.constant(images), masks=tf.constant((masks > 0).astype(np.uint8)),
+            captions=tf.constant(captions, tf.string))
         return result["images"].numpy()
 
     def translate(self, label_maps):
