@@ -40,8 +40,9 @@ def checkpoint_paths(checkpoint_dir):
     except (tf.errors.OpError, ValueError, UnicodeDecodeError):
         state = None  # a damaged index: the files on disk are the candidates
     if state is not None:
-        paths.update(p if os.path.isabs(p) or os.path.dirname(p) else os.path.join(checkpoint_dir, p)
-                     for p in state.all_model_checkpoint_paths)
+        # Only names inside this folder: an index written elsewhere (absolute paths) must not lead
+        # a copied or moved run back to the original's checkpoints.
+        paths.update(os.path.join(checkpoint_dir, os.path.basename(p)) for p in state.all_model_checkpoint_paths)
     return sorted(paths, key=_step_of, reverse=True)
 
 
