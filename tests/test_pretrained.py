@@ -81,6 +81,7 @@ def test_inpaint_keeps_known_pixels(savedmodels):
     known = masks[..., 0] == 0
     np.testing.assert_array_equal(restored[known], images[known])
     assert restored.shape == images.shape and model.inpaint(images, masks).shape == images.shape
+    assert model.inpaint(images[:0], masks[:0], []).shape == (0,) + images.shape[1:]
 
 
 def test_translate_label_maps(savedmodels):
@@ -101,7 +102,7 @@ def test_bad_input_and_wrong_method_raise_clear_errors(savedmodels, tmp_path):
     t2i = zoo.load("cgan_t2i_shapes", path=out)
     with pytest.raises(ValueError, match=r"text-to-image model: call .generate\(\), not .caption\(\)"):
         t2i.caption(np.zeros((1, 8, 8, 3), np.uint8))
-    with pytest.raises(ValueError, match="captions must be a string or a non-empty list"):
+    with pytest.raises(ValueError, match="captions is an empty list"):
         t2i.generate([])
     inpaint = zoo.load("cgan_inpaint_shapes", path=out)
     size = inpaint.image_size
@@ -137,3 +138,87 @@ def test_cli_commands_write_and_print(savedmodels, tmp_path, capsys):
     assert "missing.png" in capsys.readouterr().err
     metadata = json.load(open(os.path.join(out, "cgan_t2i_shapes", "1", "assets.extra", "zoo.json")))
     assert metadata["task"] == "text-to-image"
+
+
+# === Inputs that gave silent wrong results or tracebacks (issue 17, points 9, 10, 12) ===
+def test_wrong_types_name_the_argument(savedmodels):
+    out, _ = savedmodels
+    t2i = zoo.load("cgan_t2i_shapes", path=out)
+    with pytest.raises(TypeError, match="captions must be a str or a list of str; got NoneType at position 0"):
+        t2i.generate([None])
+    with pytest.raises(ValueError, match="Got 3 seeds for 2 captions"):
+        t2i.generate(["a red circle", "a blue square"], seeds=[1, 2, 3])
+    with pytest.raises(TypeError, match="seeds must be an int or a list of ints, got 'x'"):
+        t2i.generate(["a red circle"], seeds="x")
+    with pytest.raises(TypeError, match="image_size must be int .*got '64' \\(str\\)"):
+        zoo.build("cgan_t2i_tiny", image_size="64")
+    with pytest.raises(TypeError, match="Captions must be a str or a list of str; got NoneType at position 0"):
+        zoo.build("cgan_t2i_tiny").generate([None])
+
+
+def test_captions_without_a_known_word_warn_or_fail_when_strict(savedmodels, capsys):
+    out, _ = savedmodels
+    t2i = zoo.load("cgan_t2i_shapes", path=out)
+    with pytest.warns(UserWarning, match="hold no word this model knows.*'xyzzy', 'plugh'.*caption 1: \\(no words\\)"):
+        t2i.generate(["xyzzy plugh", "!!!", "a red circle"], seeds=[0, 1, 2])
+    with pytest.raises(ValueError, match="'xyzzy'"):
+        t2i.generate(["xyzzy plugh"], strict=True)
+    with pytest.warns(UserWarning, match="'xyzzy'"):
+        zoo.build("cgan_t2i_tiny").tokenize(["xyzzy"])
+    assert cli.main(["generate", "xyzzy plugh", "--strict", "--savedmodels", out]) == 2
+    assert_one_line(capsys.readouterr().err, "zoo generate: error:", "'plugh'")
+
+
+def test_label_maps_outside_the_classes_and_wrong_channels_are_errors(savedmodels, tmp_path, capsys):
+    out, _ = savedmodels
+    model = zoo.load("cgan_i2i_shapes", path=out)
+    size = model.image_size
+    label_maps = np.zeros((1, size, size, 1), np.uint8)
+    label_maps[0, 0, 0], label_maps[0, 1, 1] = 9, 200
+    with pytest.raises(ValueError, match=r"class indices 0..8 \(this model's 9 classes\), got values \[9, 200\]"):
+        model.translate(label_maps)
+    with pytest.raises(ValueError, match="3 channels where the model takes 1"):
+        model.translate(np.zeros((size, size, 3), np.uint8))
+    Image.fromarray(label_maps[0, ..., 0]).save(tmp_path / "labels.png")
+    assert cli.main(["translate", str(tmp_path / "labels.png"), "--savedmodels", out]) == 2
+    assert_one_line(capsys.readouterr().err, "zoo translate: error:", "got values [9, 200]")
+
+
+def test_a_tiny_image_warns_that_it_was_upscaled(savedmodels, tmp_path):
+    out, _ = savedmodels
+    captioner = zoo.load("captioner_shapes", path=out)
+    with pytest.warns(UserWarning, match="images\\[0\\] is 1x1: upscaled from 1x1"):
+        captioner.caption(np.zeros((1, 1, 1, 3), np.uint8))
+    Image.new("RGB", (1, 1)).save(tmp_path / "dot.png")
+    with pytest.warns(UserWarning, match="dot.png is 1x1"):
+        captioner.caption([str(tmp_path / "dot.png")])
+
+
+def test_bad_image_files_are_one_line_naming_the_file(savedmodels, tmp_path, capsys):
+    out, _ = savedmodels
+    noise = np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(tmp_path / "whole.jpg", quality=95)
+    data = (tmp_path / "whole.jpg").read_bytes()
+    files = {"truncated.jpg": data[: len(data) // 2], "empty.png": b"", "notes.png": b"just some text\n"}
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+    (tmp_path / "folder.png").mkdir()
+    mask = tmp_path / "mask.png"
+    Image.new("L", (32, 32)).save(mask)
+    paths = {name: str(tmp_path / name) for name in [*files, "folder.png"]}
+    # `zoo caption` decodes in the graph, `zoo inpaint` and `zoo translate` with PIL (the same reader).
+    commands = [["caption", path] for path in paths.values()] + [
+        ["inpaint", paths["truncated.jpg"], "--mask", str(mask)], ["inpaint", paths["folder.png"], "--mask", str(mask)],
+        ["translate", paths["empty.png"]], ["translate", paths["notes.png"]]]
+    for command in commands:
+        assert cli.main([*command, "--savedmodels", out]) == 2, (command, capsys.readouterr())
+        err = capsys.readouterr().err
+        assert_one_line(err, f"zoo {command[0]}: error:", repr(command[1]), "JPEG, PNG, GIF or BMP")
+        assert "function_node" not in err and "[Op:" not in err
+
+
+def assert_one_line(err, *fragments):
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]

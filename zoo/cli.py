@@ -6,7 +6,6 @@
 """
 
 import argparse
-import dataclasses
 import logging
 import os
 import sys
@@ -85,7 +84,7 @@ def _train(args):
         print(f"{config.model}, {config.steps} steps, batch {config.batch_size}, in {config.workdir}\n"
               "dry run: nothing trained")
         return 0
-    _fit(Trainer(config, resume=args.resume))
+    return _fit(Trainer(config, resume=args.resume))
 
 
 def _apply_flags(config, args):
@@ -177,12 +176,10 @@ def _export(args):
     _refuse_to_hide_a_pretrained_model(name, args)
     metadata = {}
     if args.workdir:
-        import tensorflow as tf
-
-        task = load_trained(args.workdir, use_ema=not args.raw_weights)
+        task, checkpoint = load_trained(args.workdir, use_ema=not args.raw_weights, return_checkpoint=True)
         config = TrainConfig.load(os.path.join(args.workdir, "config.json"))
-        latest = tf.train.latest_checkpoint(os.path.join(args.workdir, "checkpoints"))
-        metadata = {"trained_steps": int(latest.rsplit("-", 1)[-1]), "training": dataclasses.asdict(config),
+        # No absolute path of this machine: paths relative to the run's workdir.
+        metadata = {"trained_steps": int(checkpoint.rsplit("-", 1)[-1]), "training": config.portable_dict(),
                     "weights": "ema" if keeps_ema(task, config) and not args.raw_weights else "raw"}
     else:
         task = zoo.build(args.name).build_all()
@@ -230,12 +227,23 @@ def _evaluate(args):
 
 
 def _read_image(path, mode):
-    from PIL import Image
+    """The pixels of image file `path`; a missing, empty, damaged or non-image file is one clear error."""
+    from PIL import Image, UnidentifiedImageError
     import numpy as np
 
+    from zoo.pretrained import IMAGE_FORMATS
+
+    if os.path.isdir(path):
+        raise ValueError(f"{path!r} is a directory, not an image; give a {IMAGE_FORMATS} file.")
     if not os.path.exists(path):
         raise FileNotFoundError(f"No image file {path!r}.")
-    return np.asarray(Image.open(path).convert(mode))
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert(mode))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        # PIL says "cannot identify image file", "image file is truncated", ...: the file is not usable.
+        reason = "empty file" if os.path.getsize(path) == 0 else str(error).splitlines()[0] or type(error).__name__
+        raise ValueError(f"{path!r} is not a readable image ({reason}); give a {IMAGE_FORMATS} file.") from None
 
 
 def _write_images(images, out):
@@ -254,7 +262,7 @@ def _generate(args):
 
     model = zoo.load(args.model, path=args.savedmodels)
     images = model.generate(args.captions, seeds=None if args.seed is None else
-                            [args.seed + i for i in range(len(args.captions))])
+                            [args.seed + i for i in range(len(args.captions))], strict=args.strict)
     for caption, path in zip(args.captions, _write_images(images, args.out)):
         print(f"{path}: {caption}")
 
@@ -274,7 +282,7 @@ def _inpaint(args):
     model = zoo.load(args.model, path=args.savedmodels)
     image = _read_image(args.image, "RGB")
     mask = _read_image(args.mask, "L")[..., None]
-    restored = model.inpaint(image[None], mask[None], [args.caption or ""])
+    restored = model.inpaint(image[None], mask[None], [args.caption or ""], strict=args.strict)
     print(f"wrote {_write_images(restored, args.out)[0]}")
 
 
@@ -282,8 +290,7 @@ def _translate(args):
     import zoo
 
     model = zoo.load(args.model, path=args.savedmodels)
-    channels = int(model.signatures["serving_default"].structured_input_signature[1]["inputs"].shape[-1])
-    label_map = _read_image(args.label_map, "L" if channels == 1 else "RGB")
+    label_map = _read_image(args.label_map, "L" if model.input_channels == 1 else "RGB")
     print(f"wrote {_write_images(model.translate(label_map), args.out)[0]}")
 
 
@@ -313,6 +320,7 @@ def _add_pretrained_commands(commands):
     generate.add_argument("captions", nargs="+")
     generate.add_argument("--out", default="generated.png")
     generate.add_argument("--seed", type=int, help="seed of the first image (the next get seed+1, ...)")
+    generate.add_argument("--strict", action="store_true", help="a caption with no known word is an error, not a warning")
     caption = command("caption", "captions of image files", "captioner_shapes", _caption)
     caption.add_argument("images", nargs="+")
     inpaint = command("inpaint", "fill an image's holes, guided by a caption", "cgan_inpaint_shapes", _inpaint)
@@ -320,6 +328,7 @@ def _add_pretrained_commands(commands):
     inpaint.add_argument("--mask", required=True, help="PNG, nonzero = hole, same size as the image")
     inpaint.add_argument("--caption", default="", help="what the image shows (empty: plain completion)")
     inpaint.add_argument("--out", default="inpainted.png")
+    inpaint.add_argument("--strict", action="store_true", help="a caption with no known word is an error, not a warning")
     translate = command("translate", "an image from a label map", "cgan_i2i_shapes", _translate)
     translate.add_argument("label_map")
     translate.add_argument("--out", default="translated.png")
@@ -424,16 +433,51 @@ def build_parser():
     return parser
 
 
+def _expected_errors():
+    """Errors raised on purpose or by the user's files and disks: one line, no traceback.
+
+    Anything else is a bug of ours and keeps its traceback.
+    """
+    from zoo.training.trainer import NonFiniteLossError
+    from zoo.training.workdir import WorkdirLockedError
+
+    return (ValueError, OSError, NonFiniteLossError, WorkdirLockedError)
+
+
 def main(argv=None):
+    import warnings
+
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     quiet_python_logs(getattr(args, "verbose", False) or verbose_requested([]))
+    show_warning = warnings.showwarning
+
+    def one_line_warning(message, category, *rest, **kwargs):
+        # Our warnings are for the user: one line, without the source line that raised them.
+        if not str(getattr(category, "__module__", "")).startswith("builtins"):
+            return show_warning(message, category, *rest, **kwargs)
+        print(f"zoo {args.command}: warning: {message}", file=sys.stderr)
+
+    warnings.showwarning = one_line_warning
     try:
         return args.run(args) or 0
-    except (ValueError, FileNotFoundError, FileExistsError) as error:
-        print(f"zoo {args.command}: error: {error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"zoo {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if not isinstance(error, _expected_errors()):
+            raise
+        print(f"zoo {args.command}: error: {_one_line(error)}", file=sys.stderr)
         return 2
-    return 0
+    finally:
+        warnings.showwarning = show_warning
+
+
+def _one_line(error):
+    """An OSError from the system names its file; ours carry their message."""
+    if isinstance(error, OSError) and error.strerror and error.filename and str(error.filename) not in str(error.strerror):
+        return f"{error.strerror}: {error.filename!r}"
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 if __name__ == "__main__":

@@ -13,11 +13,14 @@ Example:
 
 import json
 import os
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 ENV_VARIABLE = "ZOO_SAVEDMODELS"
+IMAGE_FORMATS = "JPEG, PNG, GIF or BMP"  # what tf.io.decode_image reads, in the signatures too
 METADATA_FILE = os.path.join("assets.extra", "zoo.json")
 
 # The public method of each kind, and what it is called with.
@@ -128,6 +131,31 @@ class PretrainedModel:
                 return int(spec[key].shape[1])
         return None
 
+    @property
+    def input_channels(self):
+        """Channels of `translate`'s label maps (newer exports leave the signature's shape open)."""
+        channels = self.metadata.get("config", {}).get("input_channels")
+        if channels is None:
+            shape = self.signatures["serving_default"].structured_input_signature[1]["inputs"].shape
+            channels = shape[-1] if shape.rank else None
+        return int(channels or 1)
+
+    @property
+    def known_words(self):
+        """The words of the model's vocabulary (read from its tokenizer's variable)."""
+        if getattr(self, "_known_words", None) is None:
+            tokenizer = getattr(self.module, "tokenizer", None)
+            tokens = getattr(tokenizer, "_token_strings", None)
+            self._known_words = None if tokens is None else {t.decode("utf-8") for t in tokens.numpy()}
+        return self._known_words
+
+    def _check_words(self, captions, strict):
+        known = self.known_words
+        if known is not None:
+            from zoo.text import check_known_words
+
+            check_known_words([c for c in captions if c.strip()], known, strict=strict)
+
     def _require(self, kind):
         if self.kind != kind:
             raise ValueError(f"{self.name!r} is a {self.kind} model: call .{KIND_METHODS[self.kind]}(), "
@@ -136,16 +164,21 @@ class PretrainedModel:
     def __call__(self, *args, **kwargs):
         return getattr(self, KIND_METHODS[self.kind])(*args, **kwargs)
 
-    def generate(self, captions, seeds=None):
-        """Images for `captions` (a string or a list); the same seed gives the same image."""
+    def generate(self, captions, seeds=None, strict=False):
+        """Images for `captions` (a string or a list); the same seed gives the same image.
+
+        `seeds`: None (random), one int for every caption, or one int per caption. A caption
+        with no word the model knows is a warning, or with `strict` an error.
+        """
         import tensorflow as tf
 
         self._require("text-to-image")
         captions = _caption_list(captions)
+        self._check_words(captions, strict)
         if seeds is None:
-            return self.signatures["serving_default"](captions=tf.constant(captions))["images"].numpy()
-        seeds = np.broadcast_to(np.asarray(seeds, np.int64), [len(captions)])
-        return self.signatures["seeded"](captions=tf.constant(captions), seeds=tf.constant(seeds))["images"].numpy()
+            return self.signatures["serving_default"](captions=tf.constant(captions, tf.string))["images"].numpy()
+        seeds = _seed_list(seeds, len(captions))
+        return self.signatures["seeded"](captions=tf.constant(captions, tf.string), seeds=tf.constant(seeds))["images"].numpy()
 
     def caption(self, images, return_scores=False):
         """Captions of `images`: uint8 arrays [N, H, W, 3] or [H, W, 3], or a list of image files or bytes."""
@@ -155,15 +188,26 @@ class PretrainedModel:
         if isinstance(images, (str, bytes, os.PathLike)) or (
                 isinstance(images, (list, tuple)) and images and isinstance(images[0], (str, bytes, os.PathLike))):
             files = [images] if isinstance(images, (str, bytes, os.PathLike)) else list(images)
-            encoded = [f if isinstance(f, bytes) else open(f, "rb").read() for f in files]
-            result = self.signatures["serving_default"](images=tf.constant(encoded))
+            encoded, sizes = zip(*(_encoded_image(f, f"images[{i}]") for i, f in enumerate(files)))
+            self._warn_small(sizes, [f if not isinstance(f, bytes) else f"images[{i}]" for i, f in enumerate(files)])
+            result = self.signatures["serving_default"](images=tf.constant(list(encoded)))
         else:
             pixels = _uint8_batch(images, "images", channels=3)
+            self._warn_small([pixels.shape[1:3]] * len(pixels), [f"images[{i}]" for i in range(len(pixels))])
             result = self.signatures["pixels"](images=tf.constant(pixels))
         captions = [c.decode("utf-8") for c in result["captions"].numpy()]
         return (captions, result["scores"].numpy()) if return_scores else captions
 
-    def inpaint(self, images, masks, captions=None):
+    def _warn_small(self, sizes, names):
+        """The captioner upscales any image to its size; from a few pixels that invents the caption."""
+        size = self.image_size or 0
+        small = [(name, tuple(int(d) for d in hw)) for name, hw in zip(names, sizes) if min(hw) * 4 < size]
+        if small:
+            warnings.warn("; ".join(f"{name} is {h}x{w}: upscaled from {h}x{w} to {size}x{size}"
+                                    for name, (h, w) in small[:5]) + ", so its caption says little about it.",
+                          stacklevel=3)
+
+    def inpaint(self, images, masks, captions=None, strict=False):
         """Fill the holes (`masks` nonzero) of uint8 `images`; `captions` describe what is hidden (optional)."""
         import tensorflow as tf
 
@@ -172,11 +216,15 @@ class PretrainedModel:
         masks = _uint8_batch(masks, "masks", channels=1, size=self.image_size)
         if len(masks) != len(images):
             raise ValueError(f"{len(images)} images but {len(masks)} masks; give one mask per image.")
-        captions = [""] * len(images) if captions is None else _caption_list(captions, allow_empty=True)
+        # An empty batch answers with an empty batch, as the signatures do.
+        no_captions = captions is None or (len(images) == 0 and isinstance(captions, (list, tuple)) and not captions)
+        captions = [""] * len(images) if no_captions else _caption_list(captions, allow_empty=True)
         if len(captions) != len(images):
             raise ValueError(f"{len(images)} images but {len(captions)} captions; give one per image (\"\" for none).")
+        self._check_words(captions, strict)
         result = self.signatures["serving_default"](
-            images=tf.constant(images), masks=tf.constant((masks > 0).astype(np.uint8)), captions=tf.constant(captions))
+            images=tf.constant(images), masks=tf.constant((masks > 0).astype(np.uint8)),
+            captions=tf.constant(captions, tf.string))
         return result["images"].numpy()
 
     def translate(self, label_maps):
@@ -184,20 +232,65 @@ class PretrainedModel:
         import tensorflow as tf
 
         self._require("image-to-image")
-        spec = self.signatures["serving_default"].structured_input_signature[1]["inputs"]
-        label_maps = _uint8_batch(label_maps, "label_maps", channels=int(spec.shape[-1]), size=self.image_size)
+        label_maps = _uint8_batch(label_maps, "label_maps", channels=self.input_channels, size=self.image_size)
+        classes = self.metadata.get("config", {}).get("input_classes", 0)
+        if classes and label_maps.size and label_maps.max() >= classes:
+            # Past the last class the one-hot encoding is all zeros: a blank, not an error, in the graph.
+            bad = np.unique(label_maps[label_maps >= classes])
+            raise ValueError(f"label_maps must hold class indices 0..{classes - 1} (this model's {classes} classes), "
+                             f"got values {bad[:8].tolist()}{' ...' if len(bad) > 8 else ''}.")
         return self.signatures["serving_default"](inputs=tf.constant(label_maps))["images"].numpy()
 
 
 def _caption_list(captions, allow_empty=False):
     if isinstance(captions, str):
         captions = [captions]
+    if not isinstance(captions, (list, tuple, np.ndarray)):
+        raise TypeError(f"captions must be a str or a list of str, got {type(captions).__name__}.")
     captions = list(captions)
-    if not captions or not all(isinstance(c, str) for c in captions):
-        raise ValueError(f"captions must be a string or a non-empty list of strings, got {captions!r}.")
+    wrong = [(i, type(c).__name__) for i, c in enumerate(captions) if not isinstance(c, str)]
+    if wrong:
+        raise TypeError("captions must be a str or a list of str; got " +
+                        ", ".join(f"{kind} at position {i}" for i, kind in wrong[:5]) + ".")
+    if not captions:
+        raise ValueError("captions is an empty list; give at least one caption.")
     if not allow_empty and not all(c.strip() for c in captions):
         raise ValueError("captions must not be empty strings.")
     return captions
+
+
+def _seed_list(seeds, count):
+    """int64 seeds, one per caption, from one int or a list of `count` ints; clear errors otherwise."""
+    array = np.asarray(seeds)
+    if array.dtype.kind not in "iu" or array.ndim > 1:
+        raise TypeError(f"seeds must be an int or a list of ints, got {seeds!r} ({type(seeds).__name__}"
+                        f"{' of ' + str(array.dtype) if array.ndim else ''}).")
+    if array.ndim == 1 and len(array) != count:
+        raise ValueError(f"Got {len(array)} seeds for {count} captions; give one seed per caption, or one int for all.")
+    return np.broadcast_to(array.astype(np.int64), [count])
+
+
+def _encoded_image(source, name):
+    """(bytes, (height, width)) of an image file or its bytes, decoded once here to name a bad file clearly."""
+    import tensorflow as tf
+
+    if not isinstance(source, bytes):
+        name = os.fspath(source)
+        if os.path.isdir(source):
+            raise ValueError(f"{name!r} is a directory, not an image; give {IMAGE_FORMATS} files.")
+        if not os.path.exists(source):
+            raise FileNotFoundError(f"No image file {name!r}.")
+        with open(source, "rb") as f:
+            source = f.read()
+    if not source:
+        raise ValueError(f"{name!r} is empty (0 bytes), not an image; give {IMAGE_FORMATS} files.")
+    try:
+        shape = tf.io.decode_image(source, channels=3, expand_animations=False).shape
+    except (tf.errors.InvalidArgumentError, tf.errors.OutOfRangeError) as error:
+        # TF's message without its "{{function_node ...}}" prefix and "[Op:DecodeImage]" suffix.
+        reason = re.sub(r"\{\{.*?\}\}|\[Op:\w+\]", "", str(error.message).splitlines()[0]).strip() or "undecodable"
+        raise ValueError(f"{name!r} is not a readable image ({reason}); give {IMAGE_FORMATS} files.") from None
+    return source, shape[:2]
 
 
 def _uint8_batch(images, name, channels, size=None):
@@ -208,7 +301,14 @@ def _uint8_batch(images, name, channels, size=None):
     if array.ndim == 2 and channels == 1:
         array = array[..., None]
     if array.ndim == 3:
-        array = array[None] if array.shape[-1] == channels else array[..., None] if channels == 1 else array
+        # [H, W, C] is one image; with one channel, a square [N, S, S] is a batch of maps.
+        if array.shape[-1] == channels:
+            array = array[None]
+        elif channels == 1 and array.shape[1] == array.shape[2]:
+            array = array[..., None]
+        else:
+            raise ValueError(f"{name} must be [N, H, W, {channels}] (or one [H, W, {channels}]), got shape "
+                             f"{array.shape}: {array.shape[-1]} channels where the model takes {channels}.")
     if array.ndim != 4 or array.shape[-1] != channels:
         raise ValueError(f"{name} must be [N, H, W, {channels}] (or one [H, W, {channels}]), got shape {array.shape}.")
     if size is not None and array.shape[1:3] != (size, size):

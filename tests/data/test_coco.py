@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 
 from zoo.data.coco import coco_captions, read_annotations
@@ -202,6 +203,16 @@ def test_truncated_jpeg_needs_full_validation(tmp_path):
     read_annotations(tmp_path, validate=True)  # the header alone looks fine
     with pytest.raises(DataError, match="cannot be read"):
         read_annotations(tmp_path, validate="full")
+    # Not validated in full, it is named when it is decoded.
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"zoo.data: image file.*a\.jpg.*is truncated"):
+        next(iter(coco_captions(tmp_path)))
+
+
+def test_jpeg_with_bytes_after_its_end_marker_still_decodes(tmp_path):
+    write_coco(tmp_path)
+    path = tmp_path / "images" / "a.jpg"
+    path.write_bytes(path.read_bytes() + b"\0" * 100)  # padding some cameras write
+    assert next(iter(coco_captions(tmp_path)))["image"].shape == (4, 6, 3)
 
 
 @pytest.mark.parametrize("caption", ["", "   \n", None, 3])

@@ -1,6 +1,7 @@
 """SavedModels for TF Serving: signatures agree with the Python models, requests, config, ops."""
 
 import base64
+import functools
 import io
 import json
 import os
@@ -221,3 +222,51 @@ def test_zoo_export_gives_a_run_its_own_name_and_keeps_pretrained_names(tiny_sav
 def test_bad_export_name(tmp_path):
     with pytest.raises(ValueError, match="must be letters"):
         export(zoo.build("cgan_t2i_tiny"), str(tmp_path), "bad/name")
+
+
+# === Inputs checked in the graph (issue 17, point 11) ===
+@pytest.mark.parametrize("tiny, signature, inputs, fragments", [
+    ("cgan_i2i_tiny", "serving_default", {"inputs": tf.zeros([SIZE, SIZE, 1], tf.uint8)},
+     ["inputs must be uint8 [N, 32, 32, 1]; got rank] [3]", "[32 32 1]"]),
+    ("cgan_i2i_tiny", "serving_default", {"inputs": tf.zeros([1, SIZE, SIZE, 3], tf.uint8)},
+     ["inputs must be uint8 [N, 32, 32, 1]; got shape] [1 32 32 3]"]),
+    ("cgan_i2i_tiny", "serving_default", {"inputs": tf.fill([1, SIZE, SIZE, 1], tf.constant(9, tf.uint8))},
+     ["inputs must be class indices 0..8; got values up to] [9]"]),
+    ("cgan_inpaint_tiny", "serving_default", {"images": tf.zeros([SIZE, SIZE, 3], tf.uint8),
+                                              "masks": tf.zeros([1, SIZE, SIZE, 1], tf.uint8), "captions": tf.constant([""])},
+     ["images must be uint8 [N, 32, 32, 3]; got rank] [3]"]),
+    ("cgan_inpaint_tiny", "serving_default", {"images": tf.zeros([2, SIZE, SIZE, 3], tf.uint8),
+                                              "masks": tf.zeros([1, SIZE, SIZE, 1], tf.uint8), "captions": tf.constant(["", ""])},
+     ["masks and images must have the same batch size; got masks] [1] [images] [2]"]),
+    ("cgan_t2i_tiny", "seeded", {"captions": tf.constant(["a", "b"]), "seeds": tf.constant([1], tf.int64)},
+     ["seeds and captions must have the same batch size; got seeds] [1] [captions] [2]"]),
+    ("cgan_t2i_tiny", "serving_default", {"captions": tf.constant("a red circle")},
+     ["captions must be string [N]; got rank] [0]"]),
+    ("captioner_tiny", "pixels", {"images": tf.zeros([1, 8, 8, 4], tf.uint8)},
+     ["images must be uint8 [N, N, N, 3]; got shape] [1 8 8 4]"]),
+])
+def test_signatures_name_a_bad_input(exported, tiny, signature, inputs, fragments):
+    _, _, paths = exported
+    with pytest.raises(tf.errors.InvalidArgumentError) as raised:
+        _load_once(paths[tiny]).signatures[signature](**inputs)
+    for fragment in fragments:
+        assert fragment in raised.value.message
+
+
+@pytest.mark.parametrize("tiny, signature, inputs, output", [
+    ("cgan_t2i_tiny", "seeded", {"captions": tf.zeros([0], tf.string), "seeds": tf.zeros([0], tf.int64)}, "images"),
+    ("captioner_tiny", "serving_default", {"images": tf.zeros([0], tf.string)}, "captions"),
+    ("captioner_tiny", "pixels", {"images": tf.zeros([0, 8, 8, 3], tf.uint8)}, "captions"),
+    ("cgan_inpaint_tiny", "serving_default", {"images": tf.zeros([0, SIZE, SIZE, 3], tf.uint8),
+                                              "masks": tf.zeros([0, SIZE, SIZE, 1], tf.uint8), "captions": tf.zeros([0], tf.string)}, "images"),
+    ("cgan_i2i_tiny", "serving_default", {"inputs": tf.zeros([0, SIZE, SIZE, 1], tf.uint8)}, "images"),
+])
+def test_signatures_answer_an_empty_batch_with_an_empty_batch(exported, tiny, signature, inputs, output):
+    _, _, paths = exported
+    assert _load_once(paths[tiny]).signatures[signature](**inputs)[output].shape[0] == 0
+
+
+@functools.lru_cache(maxsize=None)
+def _load_once(path):
+    """Loaded once for the many bad-input cases (they only call the signatures)."""
+    return _load(path)

@@ -145,8 +145,26 @@ def decode_rgb(contents) -> tf.Tensor:
 
 
 def _decode_example(example):
-    image = decode_rgb(tf.io.read_file(example["path"]))
+    contents = tf.io.read_file(example["path"])
+    # The decoder's own error ("Invalid JPEG data or crop window") names no file; a JPEG cut
+    # short has no end marker, so it is reported here with its path first.
+    complete = tf.debugging.Assert(tf.logical_or(tf.logical_not(tf.io.is_jpeg(contents)), _has_jpeg_end(contents)), [
+        DECODE_ERROR_PREFIX + "image file", example["path"], "is truncated (no JPEG end marker); accepted: a complete "
+        "JPEG, PNG, GIF or BMP file. Re-download or remove it (validate='full' finds every such file up front)."])
+    with tf.control_dependencies([complete]):
+        image = decode_rgb(contents)
     return {"image": image, "captions": example["captions"], "id": example["id"]}
+
+
+# Marks the errors of the decoding pipeline that name a data file (the Trainer reports them as DataError).
+DECODE_ERROR_PREFIX = "zoo.data: "
+
+
+def _has_jpeg_end(contents):
+    """Whether the last 4 KiB of a JPEG hold its end marker FF D9 (padding may follow it)."""
+    tail = tf.strings.substr(contents, tf.maximum(tf.strings.length(contents) - 4096, 0), 4096)
+    data = tf.io.decode_raw(tail, tf.uint8)
+    return tf.reduce_any(tf.logical_and(tf.equal(data[:-1], 0xFF), tf.equal(data[1:], 0xD9)))
 
 
 def _check_num_captions(num_captions) -> None:

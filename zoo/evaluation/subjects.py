@@ -96,7 +96,7 @@ class SavedModelSubject(Subject):
 
     def _image_size(self):
         if self.kind == "image-to-image":
-            channels = self.model.signatures["serving_default"].structured_input_signature[1]["inputs"].shape[-1]
+            channels = self.model.input_channels
             if channels != 1:
                 raise ValueError(f"{self.path!r} translates {channels}-channel inputs; `shapes` label maps "
                                  "have 1 channel (class indices).")

@@ -3,12 +3,52 @@
 Each module is a `tf.Module` whose `tf.function`s have explicit input signatures
 (so TF Serving sees named inputs) and run without XLA. Tokenization is the
 tensorflow-text `Tokenizer`, so a SavedModel takes plain caption strings.
+
+The signatures give each input's rank but leave its sizes open, and the sizes, the
+rank and the batch agreement are checked inside the graph (`checked`): neither TF
+Serving nor a loaded signature enforces a signature's shape, and a wrong rank reached
+the model's kernels (a `Check failed` abort of the whole server). A failed check names
+the input, the expected dtype and shape, and the shape that came; a batch of zero gives
+an empty batch.
 """
 
 import tensorflow as tf
 
 from zoo.data.pipeline import square_resize
 from zoo.text import END_ID
+
+
+def checked(tensor, name, shape, dtype_name):
+    """`tensor` once in-graph asserts have found it to be of `shape` (None: any size); static shape restored.
+
+    Example:
+        images = checked(images, "images", [None, 64, 64, 3], "uint8")
+    """
+    expected = f"{name} must be {dtype_name} [" + ", ".join("N" if d is None else str(d) for d in shape) + "]"
+    actual = tf.shape(tensor)
+    # Counted from the shape's values: tf.rank or tf.size of the shape would be folded to the
+    # signature's static rank, which the runtime does not enforce.
+    rank_came = tf.math.count_nonzero(actual >= 0, dtype=tf.int32)
+    rank = tf.debugging.Assert(tf.equal(rank_came, len(shape)), [f"{expected}; got rank", rank_came,
+                                                                 "shape", actual], summarize=8)
+    with tf.control_dependencies([rank]):  # the sizes are only read once the rank is right
+        sizes = [tf.debugging.Assert(tf.equal(actual[axis], size), [f"{expected}; got shape", actual], summarize=8)
+                 for axis, size in enumerate(shape) if size is not None]
+    with tf.control_dependencies([rank, *sizes]):
+        return tf.ensure_shape(tf.identity(tensor), shape)
+
+
+def same_batch(**tensors):
+    """In-graph assert that every tensor has the batch size of the first; returns the assert ops."""
+    (first, reference), *others = tensors.items()
+    return [tf.debugging.Assert(tf.equal(tf.shape(tensor)[0], tf.shape(reference)[0]), [
+        f"{name} and {first} must have the same batch size; got {name}", tf.shape(tensor)[0], first,
+        tf.shape(reference)[0]]) for name, tensor in others]
+
+
+def any_sizes(rank, dtype, name):
+    """A signature input of `rank` dimensions of any size; `checked` verifies them in the graph."""
+    return tf.TensorSpec([None] * rank, dtype, name=name)
 
 
 def to_uint8_tensor(images):
@@ -27,15 +67,19 @@ class TextToImageServing(tf.Module):
         self.task = task
         self.tokenizer = task.tokenizer
         self.serving_default = tf.function(
-            self._random_seeds, input_signature=[tf.TensorSpec([None], tf.string, name="captions")])
+            self._random_seeds, input_signature=[any_sizes(1, tf.string, "captions")])
         self.seeded = tf.function(self._seeded, input_signature=[
-            tf.TensorSpec([None], tf.string, name="captions"), tf.TensorSpec([None], tf.int64, name="seeds")])
+            any_sizes(1, tf.string, "captions"), any_sizes(1, tf.int64, "seeds")])
 
     def _seeded(self, captions, seeds):
-        tokens = self.tokenizer(captions)
+        captions = checked(captions, "captions", [None], "string")
+        seeds = checked(seeds, "seeds", [None], "int64")
+        with tf.control_dependencies(same_batch(captions=captions, seeds=seeds)):
+            tokens = self.tokenizer(captions)
         return {"images": to_uint8_tensor(self.task.images_from_tokens(tokens, seeds))}
 
     def _random_seeds(self, captions):
+        captions = checked(captions, "captions", [None], "string")
         seeds = tf.random.uniform(tf.shape(captions), maxval=tf.int64.max, dtype=tf.int64)
         return self._seeded(captions, seeds)
 
@@ -55,15 +99,14 @@ class ImageToTextServing(tf.Module):
         self.task = task
         self.tokenizer = task.tokenizer
         self.beam_size = beam_size
-        self.serving_default = tf.function(
-            self._from_encoded, input_signature=[tf.TensorSpec([None], tf.string, name="images")])
-        self.pixels = tf.function(
-            self._from_pixels, input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")])
+        self.serving_default = tf.function(self._from_encoded, input_signature=[any_sizes(1, tf.string, "images")])
+        self.pixels = tf.function(self._from_pixels, input_signature=[any_sizes(4, tf.uint8, "images")])
 
     def _prepare(self, image):
         return from_uint8_tensor(square_resize(image, self.task.config.image_size))
 
     def _from_encoded(self, images):
+        images = checked(images, "images", [None], "string (encoded JPEG, PNG, GIF or BMP)")
         size = self.task.config.image_size
         decoded = tf.map_fn(
             lambda data: self._prepare(tf.io.decode_image(data, channels=3, expand_animations=False)),
@@ -71,6 +114,7 @@ class ImageToTextServing(tf.Module):
         return self._caption(decoded)
 
     def _from_pixels(self, images):
+        images = checked(images, "images", [None, None, None, 3], "uint8")
         return self._caption(tf.map_fn(self._prepare, images, fn_output_signature=tf.float32))
 
     def _caption(self, images):
@@ -95,14 +139,16 @@ class InpaintingServing(tf.Module):
         super().__init__(name="inpainting")
         self.task = task
         self.tokenizer = task.tokenizer if task.uses_text else None
-        size = task.config.image_size
         self.serving_default = tf.function(self._inpaint, input_signature=[
-            tf.TensorSpec([None, size, size, 3], tf.uint8, name="images"),
-            tf.TensorSpec([None, size, size, 1], tf.uint8, name="masks"),
-            tf.TensorSpec([None], tf.string, name="captions"),
-        ])
+            any_sizes(4, tf.uint8, "images"), any_sizes(4, tf.uint8, "masks"), any_sizes(1, tf.string, "captions")])
 
     def _inpaint(self, images, masks, captions):
+        size = self.task.config.image_size
+        images = checked(images, "images", [None, size, size, 3], "uint8")
+        masks = checked(masks, "masks", [None, size, size, 1], "uint8")
+        captions = checked(captions, "captions", [None], "string")
+        with tf.control_dependencies(same_batch(images=images, masks=masks, captions=captions)):
+            images = tf.identity(images)
         holes = tf.cast(masks > 0, tf.float32)
         inputs = {"images": from_uint8_tensor(images), "masks": holes}
         if self.tokenizer is not None:
@@ -124,11 +170,17 @@ class ImageToImageServing(tf.Module):
     def __init__(self, task):
         super().__init__(name="image_to_image")
         self.task = task
-        size = task.config.image_size
-        self.serving_default = tf.function(self._translate, input_signature=[
-            tf.TensorSpec([None, size, size, task.config.input_channels], tf.uint8, name="inputs")])
+        self.serving_default = tf.function(self._translate, input_signature=[any_sizes(4, tf.uint8, "inputs")])
 
     def _translate(self, inputs):
+        size, classes = self.task.config.image_size, self.task.config.input_classes
+        inputs = checked(inputs, "inputs", [None, size, size, self.task.config.input_channels], "uint8")
+        if classes:
+            # One-hot encoding maps an index past the last class to zeros: a silent blank, not an error.
+            in_range = tf.debugging.Assert(tf.reduce_all(inputs < classes), [
+                f"inputs must be class indices 0..{classes - 1}; got values up to", tf.reduce_max(inputs)])
+            with tf.control_dependencies([in_range]):
+                inputs = tf.identity(inputs)
         return {"images": to_uint8_tensor(self.task({"inputs": inputs}))}
 
     def signatures(self):

@@ -16,7 +16,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo.text import SHAPES_MAX_LENGTH, TextEncoder, Tokenizer, Vocabulary, check_captions, shapes_vocabulary
+from zoo.text import (SHAPES_MAX_LENGTH, TextEncoder, Tokenizer, Vocabulary, check_captions, check_known_words,
+                      shapes_vocabulary)
 
 
 @dataclasses.dataclass
@@ -38,10 +39,29 @@ class TaskConfig:
             raise ValueError(
                 f"Unknown config field(s) {unknown} for {cls.__name__}; fields are {sorted(fields)}."
             )
+        _check_field_types(cls, overrides)
         return cls(**merged)
 
     def to_dict(self):
         return dataclasses.asdict(self)
+
+
+def _check_field_types(config_class, values):
+    """A TypeError naming the field for a value of the wrong type (`image_size="64"`), before Keras
+    fails on it with a shape error; the expected type is the type of the field's default."""
+    defaults = {f.name: f.default for f in dataclasses.fields(config_class)}
+    for name, value in values.items():
+        default = defaults.get(name)
+        if default is None or default is dataclasses.MISSING:
+            continue
+        expected = {bool: (bool,), int: (int, np.integer), float: (int, float, np.integer, np.floating),
+                    str: (str,), tuple: (tuple, list)}.get(type(default))
+        if expected is None:
+            continue
+        # bool is an int in Python, but image_size=True is a mistake.
+        if not isinstance(value, expected) or (isinstance(value, bool) and type(default) is not bool):
+            raise TypeError(f"{config_class.__name__}.{name} must be {type(default).__name__} "
+                            f"(default {default!r}), got {value!r} ({type(value).__name__}).")
 
 
 class Task(keras.Model):
@@ -91,8 +111,13 @@ class Task(keras.Model):
         return self._tokenizer
 
     def tokenize(self, captions):
-        """Token ids [N, max_length] for a str, list of str or string tensor."""
-        return self.tokenizer(tf.constant(check_captions(captions)))
+        """Token ids [N, max_length] for a str, list of str or string tensor.
+
+        A caption with no word of the vocabulary is a warning: it tokenizes to `[UNK]`s only.
+        """
+        captions = check_captions(captions)
+        check_known_words(captions, set(self.vocabulary.tokens))
+        return self.tokenizer(tf.constant(captions))
 
     def networks(self):
         """The named Keras functional models this task is made of."""

@@ -95,11 +95,39 @@ def check_captions(captions):
         if captions.dtype != tf.string:
             raise TypeError(f"Captions must be strings, got a {captions.dtype.name} tensor.")
         captions = [c.decode("utf-8") for c in captions.numpy().reshape(-1)]
-    if not isinstance(captions, (list, tuple)) or not all(isinstance(c, str) for c in captions):
+    if not isinstance(captions, (list, tuple)):
         raise TypeError(f"Captions must be a str or a list of str, got {type(captions).__name__}.")
+    wrong = [(i, type(c).__name__) for i, c in enumerate(captions) if not isinstance(c, str)]
+    if wrong:
+        raise TypeError("Captions must be a str or a list of str; got " +
+                        ", ".join(f"{kind} at position {i}" for i, kind in wrong[:5]) + ".")
     if not captions:
         raise ValueError("Got an empty batch of captions; give at least one caption.")
     empty = [i for i, c in enumerate(captions) if not python_words(c)]
     if empty:
         raise ValueError(f"Captions at positions {empty} have no words; every caption needs at least one word.")
     return list(captions)
+
+
+def check_known_words(captions, known_words, strict=False):
+    """Warn (or with `strict`, raise a ValueError) for captions that hold no word the model knows.
+
+    Such a caption tokenizes to `[UNK]`s only, so the model draws from no text at all;
+    the message names the unknown words. `known_words` is a set of lower-case words.
+
+    Example:
+        check_known_words(["xyzzy plugh"], set(vocabulary.tokens))   # UserWarning naming 'xyzzy', 'plugh'
+    """
+    import warnings
+
+    unknown = {i: words for i, words in enumerate(python_words(c) for c in captions)
+               if not any(w in known_words for w in words)}
+    if not unknown:
+        return
+    listed = "; ".join(f"caption {i}: {', '.join(repr(w) for w in words) or '(no words)'}"
+                       for i, words in list(unknown.items())[:5])
+    message = (f"{len(unknown)} caption(s) hold no word this model knows, so it generates from no text "
+               f"({listed}); the vocabulary has {len(known_words)} words.")
+    if strict:
+        raise ValueError(message)
+    warnings.warn(message, stacklevel=3)

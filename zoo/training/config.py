@@ -4,8 +4,15 @@ import dataclasses
 import json
 import os
 
+from zoo.training.workdir import atomic_write_text
+
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multi_worker")
+# Paths a config may hold besides the workdir; `config.json` stores them relative to the workdir.
+PATH_FIELDS = ("data_path", "init_from")
+# What a resumed run cannot change: the checkpoint's variables were made for these values
+# (init_from only seeds a fresh run, so on a resume it would silently do nothing).
+FIXED_ON_RESUME = ("model", "model_overrides", "precision", "init_from")
 
 
 @dataclasses.dataclass
@@ -45,6 +52,7 @@ class TrainConfig:
     init_from: str = None  # a workdir whose trained text encoder (and matcher networks) this run starts from
 
     def __post_init__(self):
+        self._check_types()
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}.")
         if self.strategy not in STRATEGIES:
@@ -57,6 +65,20 @@ class TrainConfig:
             raise ValueError(f"xla must be true, false or 'auto', got {self.xla!r}.")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}.")
+
+    def _check_types(self):
+        """Wrong types (often from `--set`) as one clear error, before they fail deep inside training."""
+        expected = {"model": str, "workdir": (str, os.PathLike), "data": str, "data_path": (str, os.PathLike, type(None)),
+                    "learning_rate": (int, float, type(None)), "beta_1": (int, float, type(None)),
+                    "beta_2": (int, float, type(None)), "ema_decay": (int, float), "seed": int, "devices": int,
+                    "progress": bool, "model_overrides": dict, "hparams": dict,
+                    "init_from": (str, os.PathLike, type(None))}
+        for name, types in expected.items():
+            value = getattr(self, name)
+            # bool is an int in Python, but `seed=true` is a mistake, not a seed.
+            if not isinstance(value, types) or (isinstance(value, bool) and bool not in _as_tuple(types)):
+                accepted = " or ".join("null" if t is type(None) else t.__name__ for t in _as_tuple(types))
+                raise ValueError(f"{name} must be {accepted}, got {value!r} ({type(value).__name__}).")
 
     def with_overrides(self, assignments):
         """A copy with `key=value` strings applied; `hparams.x=` and `model.x=` set nested fields."""
@@ -80,16 +102,57 @@ class TrainConfig:
                 )
         return TrainConfig(**values)
 
+    def same_setting(self, other, name):
+        """Whether `other` has the same value of field `name` (paths compared as absolute paths)."""
+        mine, theirs = getattr(self, name), getattr(other, name)
+        if name in PATH_FIELDS and mine is not None and theirs is not None:
+            return os.path.abspath(mine) == os.path.abspath(theirs)
+        return mine == theirs
+
+    def portable_dict(self):
+        """The fields without the machine's paths: no `workdir` (the folder holding `config.json` is
+        the workdir), and `data_path` / `init_from` relative to the workdir. What `config.json` and
+        an export's `zoo.json` hold, so a run can be moved or copied and still find its parts.
+        """
+        values = dataclasses.asdict(self)
+        del values["workdir"]
+        for name in PATH_FIELDS:
+            if values[name] is not None:
+                values[name] = os.path.relpath(os.path.abspath(values[name]), os.path.abspath(self.workdir))
+        return values
+
     def save(self, path):
-        with open(path, "w") as f:
-            json.dump(dataclasses.asdict(self), f, indent=2, sort_keys=True)
+        """Write `portable_dict()` to `path` (normally `workdir/config.json`), replacing it atomically."""
+        atomic_write_text(path, json.dumps(self.portable_dict(), indent=2, sort_keys=True))
 
     @classmethod
     def load(cls, path):
+        """The config in `path`; its workdir is the folder holding `path`, wherever the run was trained.
+
+        Example:
+            config = TrainConfig.load("runs/t2i/config.json")   # config.workdir == "runs/t2i"
+        """
         if not os.path.exists(path):
             raise FileNotFoundError(f"No run config at {path!r}; is this a training workdir?")
         with open(path) as f:
-            return cls(**json.load(f))
+            text = f.read()
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as error:
+            state = "empty" if not text.strip() else f"not valid JSON ({error})"
+            raise ValueError(f"The run config {path!r} is {state}. Its checkpoints are untouched: restore the "
+                             "file from a copy, or write it again with the run's settings.") from None
+        workdir = os.path.dirname(path) or "."
+        # Configs written before paths became relative hold the training machine's workdir: ignored.
+        values.pop("workdir", None)
+        for name in PATH_FIELDS:
+            if values.get(name) is not None and not os.path.isabs(values[name]):
+                values[name] = os.path.normpath(os.path.join(workdir, values[name]))
+        return cls(workdir=workdir, **values)
+
+
+def _as_tuple(types):
+    return types if isinstance(types, tuple) else (types,)
 
 
 def _parse_value(raw):

@@ -74,8 +74,11 @@ def stage_configs(name, workdir, overrides=(), max_steps=None):
 
 
 def trained_steps(workdir):
-    """The step of the newest checkpoint in `workdir/checkpoints`, or None when there is none."""
-    import tensorflow as tf
+    """The step of the newest checkpoint file in `workdir/checkpoints`, or None when there is none.
 
-    latest = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
-    return None if latest is None else int(latest.rsplit("-", 1)[-1])
+    Read from the files as well as the index, so a damaged index does not restart a stage.
+    """
+    from zoo.training.checkpoints import checkpoint_paths
+
+    paths = checkpoint_paths(os.path.join(workdir, "checkpoints"))
+    return int(paths[0].rsplit("-", 1)[-1]) if paths else None

@@ -8,6 +8,12 @@ from the exact step, writes TensorBoard summaries and a progress bar, and stops
 on a NaN or Inf loss keeping the last good checkpoint. Under a `multi_worker`
 strategy every worker steps and saves, but only the chief writes the run's files.
 
+What a run can rely on (README, "What `zoo train` guarantees"): the workdir is locked
+while the run trains (`workdir.WorkdirLock`); only finite weights are saved; resume
+takes the newest intact checkpoint (`checkpoints.newest_intact`); `config.json` is
+replaced atomically and holds no absolute path; a failed write names the file and the
+intact checkpoint (`WorkdirWriteError`).
+
 Example:
     config = TrainConfig(model="cgan_t2i_tiny", workdir="runs/demo", steps=100, batch_size=8)
     trainer = Trainer(config)
@@ -27,8 +33,11 @@ import tensorflow as tf
 
 import zoo
 from zoo.training import distribute
-from zoo.training.config import TrainConfig
+from zoo.training.checkpoints import (NoIntactCheckpointError, all_finite, checkpoint_paths, error_reason,
+                                     newest_intact, restore_newest_intact)
+from zoo.training.config import FIXED_ON_RESUME, TrainConfig
 from zoo.training.steps import get_steps
+from zoo.training.workdir import WorkdirLock, WorkdirWriteError, atomic_write_text
 
 log = logging.getLogger("zoo.training")
 
@@ -36,7 +45,7 @@ _STEP_KEYS = ("image", "tokens", "mask", "label_map", "objects")
 
 
 class NonFiniteLossError(RuntimeError):
-    """A loss became NaN or Inf; the last good checkpoint is kept."""
+    """A loss or a weight became NaN or Inf; the last good checkpoint is kept."""
 
 
 class Trainer:
@@ -44,20 +53,42 @@ class Trainer:
 
     Args:
         config: a `TrainConfig`.
-        resume: continue from the last checkpoint in `config.workdir` (same optimizer state,
-            same step); without it an existing checkpoint is an error, so nothing is overwritten.
+        resume: continue from the newest intact checkpoint in `config.workdir` (same optimizer
+            state, same step); without it an existing checkpoint is an error, so nothing is
+            overwritten. The chief holds the workdir's lock from here to the end of `fit()`
+            (`close()` releases it sooner).
     """
 
     def __init__(self, config, resume=False):
         self.config = config
         self.resume = resume
+        self.checkpoint_dir = os.path.join(config.workdir, "checkpoints")
         self.stopped_by = None  # the signal's name when SIGINT / SIGTERM ended `fit()` early
-        os.makedirs(config.workdir, exist_ok=True)
-        self._check_workdir()
+        self._stop_requested = None
+        self._fixed_batch = None
+        self._saved_step = None
+        self._unverified = None  # a checkpoint saved by this run whose weights no step has used yet
+        self._lock = WorkdirLock(config.workdir)
+        try:
+            os.makedirs(config.workdir, exist_ok=True)
+        except OSError as error:
+            raise WorkdirWriteError(f"Cannot create the workdir {config.workdir!r}: {error.strerror}.") from None
         self.strategy, self.xla = distribute.make_strategy(config)
         # Every worker saves (saving runs collectives) and every worker steps, but only the
         # chief writes the run's files; the others save into a scratch directory.
         self.is_chief = self.strategy.extended.should_checkpoint
+        if self.is_chief:
+            self._lock.acquire()
+        try:
+            self._set_up(config, resume)
+        except BaseException:
+            self.close()
+            raise
+
+    def _set_up(self, config, resume):
+        self._check_workdir()
+        if resume:
+            self._check_resume_config()
         # The policy applies to the layers built here; it is put back so that it does not leak.
         with _global_dtype_policy(config.precision):
             self._build(config, resume)
@@ -65,15 +96,23 @@ class Trainer:
         self.checkpoint = tf.train.Checkpoint(
             task=self.task, step=self.step_counter, ema=self.ema.checkpointable(), **self.optimizers
         )
-        self.checkpoint_dir = os.path.join(config.workdir, "checkpoints")
         save_dir = self.checkpoint_dir if self.is_chief else tempfile.mkdtemp(prefix="zoo-worker-checkpoints-")
+        if self.is_chief:
+            _set_aside_damaged_index(self.checkpoint_dir)
         self.manager = tf.train.CheckpointManager(self.checkpoint, save_dir, max_to_keep=config.keep_checkpoints)
         if resume:
             self._restore()
         if self.is_chief:
-            config.save(os.path.join(config.workdir, "config.json"))
-        self._stop_requested = None
-        self._fixed_batch = None
+            config_path = os.path.join(config.workdir, "config.json")
+            try:
+                config.save(config_path)
+            except OSError as error:
+                raise WorkdirWriteError(f"Cannot write {config_path!r}: {error.strerror}. "
+                                        f"{self._intact_note()}") from None
+
+    def close(self):
+        """Release the workdir's lock (also done when `fit()` ends, and by the OS when the process ends)."""
+        self._lock.release()
 
     # === Set-up ===
     def _build(self, config, resume):
@@ -93,12 +132,32 @@ class Trainer:
             self.ema = _EMA(self.steps.ema_networks(self.task), config.ema_decay)
 
     def _check_workdir(self):
-        has_checkpoint = tf.train.latest_checkpoint(os.path.join(self.config.workdir, "checkpoints"))
-        if has_checkpoint and not self.resume:
+        existing = checkpoint_paths(self.checkpoint_dir)
+        if existing and not self.resume:
             raise FileExistsError(
-                f"{self.config.workdir!r} already holds a run (checkpoint {has_checkpoint}); "
+                f"{self.config.workdir!r} already holds a run (checkpoint {existing[0]}); "
                 "pass resume=True (--resume) to continue it, or choose another workdir."
             )
+
+    def _check_resume_config(self):
+        """A resumed run may change how it trains (steps, learning rate, ...), not what it trains."""
+        path = os.path.join(self.config.workdir, "config.json")
+        if not os.path.exists(path):
+            return
+        saved = TrainConfig.load(path)
+        changed = [f"{name} (trained with {getattr(saved, name)!r}, asked {getattr(self.config, name)!r})"
+                   for name in FIXED_ON_RESUME if not saved.same_setting(self.config, name)]
+        if changed:
+            raise ValueError(f"--resume cannot change {', '.join(changed)}: the checkpoint's variables were made "
+                             f"for the saved values. Train a new run in another workdir instead.")
+
+    def _intact_note(self):
+        """For error messages: which checkpoint a failure leaves intact."""
+        try:
+            latest = newest_intact(self.checkpoint_dir, quiet=True)
+        except NoIntactCheckpointError:  # every checkpoint damaged: said, not raised over the first error
+            latest = None
+        return f"The last checkpoint {latest} is intact." if latest else "There is no good checkpoint to resume from."
 
     def _hparams(self):
         unknown = sorted(set(self.config.hparams) - set(self.steps.hparams))
@@ -108,10 +167,13 @@ class Trainer:
             )
         return {**self.steps.hparams, **self.config.hparams}
 
-    def _make_optimizers(self):
+    def _optimizer_settings(self):
         defaults = {"learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999, **self.steps.optimizer_defaults}
-        settings = {key: getattr(self.config, key) if getattr(self.config, key) is not None else defaults[key]
-                    for key in ("learning_rate", "beta_1", "beta_2")}
+        return {key: getattr(self.config, key) if getattr(self.config, key) is not None else defaults[key]
+                for key in ("learning_rate", "beta_1", "beta_2")}
+
+    def _make_optimizers(self):
+        settings = self._optimizer_settings()
         optimizers = {}
         for group, variables in self.steps.optimizer_groups(self.task).items():
             optimizer = keras.optimizers.Adam(name=f"{group}_adam", **settings)
@@ -123,7 +185,7 @@ class Trainer:
 
     def _initialise_from(self, workdir):
         """Start from another run's text encoder and, where both have them, its matcher networks."""
-        latest = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
+        latest = newest_intact(os.path.join(workdir, "checkpoints"), "init_from")
         if latest is None:
             raise FileNotFoundError(f"init_from: no checkpoint in {workdir!r}.")
         shared = {name: network for name, network in self.task.networks().items()
@@ -134,10 +196,15 @@ class Trainer:
         log.info("initialised %s from %s", ", ".join(sorted(shared)), latest)
 
     def _restore(self):
-        latest = tf.train.latest_checkpoint(self.checkpoint_dir)
+        latest = restore_newest_intact(self.checkpoint, self.checkpoint_dir, "--resume")
         if latest is None:
-            raise FileNotFoundError(f"--resume: no checkpoint in {self.config.workdir!r} to resume from.")
-        self.checkpoint.restore(latest).assert_existing_objects_matched()
+            raise FileNotFoundError(f"--resume: no checkpoint in {self.config.workdir!r} to resume from; "
+                                    "train it again without --resume.")
+        # The optimizers' learning rate is a variable, so the checkpoint brought back the old one;
+        # the config's (which `config.json` records) is what this run trains with.
+        for optimizer in self.optimizers.values():
+            optimizer.learning_rate = self._optimizer_settings()["learning_rate"]
+        self._saved_step = int(self.step_counter)
         log.info("resumed from %s at step %d", latest, int(self.step_counter))
 
     # === Data ===
@@ -179,7 +246,31 @@ class Trainer:
 
     # === The loop ===
     def fit(self):
-        """Train to `config.steps`; returns the last losses (floats)."""
+        """Train to `config.steps`; returns the last losses (floats).
+
+        Ctrl-C / SIGTERM end it early after a checkpoint: `stopped_by` then names the signal.
+        """
+        if self.is_chief:
+            self._lock.acquire()  # again, if `fit()` is called a second time
+        try:
+            return self._fit()
+        finally:
+            self.close()
+
+    def _fit(self):
+        try:
+            return self._train_loop()
+        except tf.errors.InvalidArgumentError as error:
+            from zoo.data.coco import DECODE_ERROR_PREFIX
+            from zoo.data.errors import DataError
+
+            if DECODE_ERROR_PREFIX not in error.message:
+                raise
+            # A data file the pipeline could not decode: its own message, without the graph's trace.
+            message = error.message.split(DECODE_ERROR_PREFIX, 1)[1].splitlines()[0].replace("] [", " ").strip("[]")
+            raise DataError(f"{message} {self._intact_note()}") from None
+
+    def _train_loop(self):
         start = int(self.step_counter)
         if start >= self.config.steps:
             log.info("already at step %d of %d: nothing to do", start, self.config.steps)
@@ -226,17 +317,61 @@ class Trainer:
 
     def _save(self):
         """Checkpoint the current step; a non-chief worker's copy goes to scratch and is removed."""
-        self.manager.save(checkpoint_number=int(self.step_counter))
+        step = int(self.step_counter)
+        if step == self._saved_step:
+            return  # already saved (a checkpoint step that is also the last, or the step resumed from)
+        # A step's losses are computed before its update, so a learning rate that blows the weights
+        # up shows only in the next step's losses: the weights themselves are checked before saving.
+        if not all_finite(self.checkpoint_variables()):
+            raise NonFiniteLossError(
+                f"Non-finite weights after step {step}: not saved. {self._intact_note()} "
+                f"Try a lower learning_rate (this run: {self._optimizer_settings()['learning_rate']}) "
+                "or --precision float32.")
+        try:
+            self.manager.save(checkpoint_number=step)
+        except (OSError, tf.errors.OpError) as error:
+            raise WorkdirWriteError(f"Cannot write checkpoint {self.manager.directory}/ckpt-{step} ({error_reason(error)}). "
+                                    f"{self._intact_note()} Free space or make the workdir writable, "
+                                    "then --resume.") from None
+        self._saved_step = step
+        self._unverified = self.manager.latest_checkpoint if self.is_chief else None
         if not self.is_chief:
             tf.io.gfile.rmtree(self.manager.directory)
 
+    def _set_aside(self, path):
+        """Move checkpoint `path` to `checkpoints/non_finite/` and drop it from the index; returns the folder."""
+        folder = os.path.join(self.checkpoint_dir, "non_finite")
+        os.makedirs(folder, exist_ok=True)
+        for name in tf.io.gfile.glob(path + ".*"):
+            os.replace(name, os.path.join(folder, os.path.basename(name)))
+        remaining = [os.path.basename(p) for p in self.manager.checkpoints if p != path]
+        index = os.path.join(self.checkpoint_dir, "checkpoint")
+        if remaining:
+            # The index as CheckpointManager writes it: names relative to its folder, replaced atomically.
+            atomic_write_text(index, "".join([f'model_checkpoint_path: "{remaining[-1]}"\n',
+                                              *(f'all_model_checkpoint_paths: "{name}"\n' for name in remaining)]))
+        elif os.path.exists(index):
+            os.remove(index)
+        return folder
+
+    def checkpoint_variables(self):
+        """The variables a checkpoint saves that must stay finite: the networks' and the moving averages."""
+        return list(self.task.weights) + list(self.ema.averages)
+
     def _check_finite(self, losses, step):
         bad = {k: v for k, v in losses.items() if not np.isfinite(v)}
-        if bad:
-            raise NonFiniteLossError(
-                f"Non-finite loss at step {step}: {bad}. Stopped without saving this step; the last good "
-                f"checkpoint is {tf.train.latest_checkpoint(self.checkpoint_dir)}. Try a lower learning_rate or --precision float32."
-            )
+        if not bad:
+            self._unverified = None  # the weights saved last gave finite losses: a good checkpoint
+            return
+        poisoned = ""
+        if self._unverified:
+            # This step's losses come from the weights saved just before it: that checkpoint is the
+            # first one to give NaN, so it is no "last good" checkpoint. Kept aside, not deleted.
+            poisoned = f"Checkpoint {self._unverified} holds these weights: moved to {self._set_aside(self._unverified)}. "
+        raise NonFiniteLossError(
+                f"Non-finite loss at step {step}: {bad}. Stopped without saving this step. {poisoned}{self._intact_note()} "
+                f"Try a lower learning_rate (this run: {self._optimizer_settings()['learning_rate']}) "
+                "or --precision float32.")
 
     @contextlib.contextmanager
     def _interruption_handler(self):
@@ -315,6 +450,17 @@ class _EMA:
                 source.assign(value)
 
 
+def _set_aside_damaged_index(checkpoint_dir):
+    """A `checkpoint` index that does not parse would stop `CheckpointManager`; renamed, the files remain."""
+    index = os.path.join(checkpoint_dir, "checkpoint")
+    try:
+        tf.train.get_checkpoint_state(checkpoint_dir)
+    except (tf.errors.OpError, ValueError, UnicodeDecodeError) as error:
+        os.replace(index, index + ".damaged")
+        log.warning("the checkpoint index %s is damaged (%s); moved to %s.damaged, the checkpoint files are kept",
+                    index, type(error).__name__, index)
+
+
 @contextlib.contextmanager
 def _global_dtype_policy(name):
     """Keras' global dtype policy set to `name` inside the block, and put back after it."""
@@ -333,24 +479,28 @@ def train(config, resume=False):
     return trainer
 
 
-def load_trained(workdir, use_ema=True):
-    """The task trained in `workdir` (its last checkpoint), with EMA weights where the run kept them.
+def load_trained(workdir, use_ema=True, return_checkpoint=False):
+    """The task trained in `workdir` (its newest intact checkpoint), with EMA weights where the run kept them.
+
+    A damaged newest checkpoint is skipped with a warning (`checkpoints.newest_intact`).
+    With `return_checkpoint`, returns `(task, checkpoint path)`.
 
     Example:
         task = load_trained("runs/t2i/gan")
         images = task.generate(["a large red circle on the left"], seed=0)
     """
     config = TrainConfig.load(os.path.join(workdir, "config.json"))
-    latest = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
-    if latest is None:
+    checkpoint_dir = os.path.join(workdir, "checkpoints")
+    if not checkpoint_paths(checkpoint_dir):
         raise FileNotFoundError(f"No checkpoint in {workdir!r}: has this run trained yet?")
     task = zoo.build(config.model, **config.model_overrides).build_all()
     ema = _EMA(get_steps(task.family).ema_networks(task), config.ema_decay)
     # Optimizer slots and the step counter are not needed to use the model.
-    tf.train.Checkpoint(task=task, ema=ema.checkpointable()).restore(latest).expect_partial()
+    latest = restore_newest_intact(tf.train.Checkpoint(task=task, ema=ema.checkpointable()), checkpoint_dir,
+                                   f"loading {workdir}", partial=True)
     if use_ema and keeps_ema(task, config):
         ema.copy_to_networks()
-    return task
+    return (task, latest) if return_checkpoint else task
 
 
 def keeps_ema(task, config):
