@@ -222,3 +222,15 @@ def assert_one_line(err, *fragments):
     assert len(lines) == 1 and "Traceback" not in err, err
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
+
+
+def test_translate_documents_the_label_map_and_ships_an_example(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["translate", "--help"])
+    assert "0 background" in " ".join(capsys.readouterr().out.split())
+    with Image.open(cli.EXAMPLE_LABEL_MAP) as image:
+        assert image.mode == "L" and image.size == (64, 64)
+        values = set(np.unique(np.asarray(image)).tolist())
+    assert 0 in values and len(values) == 3 and values <= set(range(9))  # background and two objects
+    assert cli.main(["translate"]) == 2
+    assert "LABEL_MAP file or --example" in capsys.readouterr().err

@@ -286,11 +286,21 @@ def _inpaint(args):
     print(f"wrote {_write_images(restored, args.out)[0]}")
 
 
+EXAMPLE_LABEL_MAP = os.path.join(os.path.dirname(__file__), "assets", "examples", "label_map.png")
+LABEL_MAP_HELP = ("a label map: a one-channel (greyscale) PNG of the model's size (64x64 for cgan_i2i_shapes), "
+                  "each pixel a class index: 0 background, then 1 red, 2 orange, 3 yellow, 4 green, 5 cyan, "
+                  "6 blue, 7 purple, 8 white (the shapes spec's label map). Not an RGB picture, nor a 0/255 mask.")
+
+
 def _translate(args):
     import zoo
 
+    if (args.label_map is None) == (not args.example):
+        raise ValueError("zoo translate takes a LABEL_MAP file or --example (the one shipped in the package), "
+                         "one of the two.")
+    path = EXAMPLE_LABEL_MAP if args.example else args.label_map
     model = zoo.load(args.model, path=args.savedmodels)
-    label_map = _read_image(args.label_map, "L" if model.input_channels == 1 else "RGB")
+    label_map = _read_image(path, "L" if model.input_channels == 1 else "RGB")
     print(f"wrote {_write_images(model.translate(label_map), args.out)[0]}")
 
 
@@ -330,7 +340,9 @@ def _add_pretrained_commands(commands):
     inpaint.add_argument("--out", default="inpainted.png")
     inpaint.add_argument("--strict", action="store_true", help="a caption with no known word is an error, not a warning")
     translate = command("translate", "an image from a label map", "cgan_i2i_shapes", _translate)
-    translate.add_argument("label_map")
+    translate.add_argument("label_map", nargs="?", help=LABEL_MAP_HELP)
+    translate.add_argument("--example", action="store_true",
+                           help="translate the example label map shipped in the package (two objects of a test scene)")
     translate.add_argument("--out", default="translated.png")
 
 
