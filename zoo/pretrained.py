@@ -243,15 +243,14 @@ class PretrainedModel:
 
 
 def _caption_list(captions, allow_empty=False):
+    from zoo.text import check_caption_types
+
     if isinstance(captions, str):
         captions = [captions]
     if not isinstance(captions, (list, tuple, np.ndarray)):
         raise TypeError(f"captions must be a str or a list of str, got {type(captions).__name__}.")
     captions = list(captions)
-    wrong = [(i, type(c).__name__) for i, c in enumerate(captions) if not isinstance(c, str)]
-    if wrong:
-        raise TypeError("captions must be a str or a list of str; got " +
-                        ", ".join(f"{kind} at position {i}" for i, kind in wrong[:5]) + ".")
+    check_caption_types(captions, "captions")
     if not captions:
         raise ValueError("captions is an empty list; give at least one caption.")
     if not allow_empty and not all(c.strip() for c in captions):

@@ -102,10 +102,6 @@ class ReadObject:
     shape_errors: dict
     area: float
 
-    @property
-    def confident(self):
-        return None not in (self.colour, self.shape, self.size, self.cell)
-
     def label(self):
         """Short text of the reading, e.g. 'small red circle top left' or '? red ? top left'."""
         names = [self.size, self.colour, self.shape, None if self.cell is None else POSITION_NAMES[self.cell]]
@@ -211,7 +207,7 @@ def _verdict(blob, fits):
     return ReadObject(
         colour=COLOUR_NAMES[nearest] if colour_distances[nearest] <= COLOUR_TOLERANCE else None,
         shape=best if confident else None,
-        size=_nearest(extent, {name: SIZES[name] for name in SIZE_NAMES}, SIZE_TOLERANCE),
+        size=_nearest(extent, SIZES, SIZE_TOLERANCE),
         cell=_cell(centre),
         centre=centre,
         extent=float(extent),

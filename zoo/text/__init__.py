@@ -1,7 +1,13 @@
 """Shared text: vocabulary, tensorflow-text tokenization, and the `TextEncoder`."""
 
 from zoo.text.encoder import MaskedMean, TextEncoder  # noqa: F401
-from zoo.text.tokenizer import Tokenizer, check_captions, check_known_words, python_words  # noqa: F401
+from zoo.text.tokenizer import (  # noqa: F401
+    Tokenizer,
+    check_caption_types,
+    check_captions,
+    check_known_words,
+    python_words,
+)
 from zoo.text.vocabulary import (  # noqa: F401
     END,
     END_ID,

@@ -97,16 +97,24 @@ def check_captions(captions):
         captions = [c.decode("utf-8") for c in captions.numpy().reshape(-1)]
     if not isinstance(captions, (list, tuple)):
         raise TypeError(f"Captions must be a str or a list of str, got {type(captions).__name__}.")
-    wrong = [(i, type(c).__name__) for i, c in enumerate(captions) if not isinstance(c, str)]
-    if wrong:
-        raise TypeError("Captions must be a str or a list of str; got " +
-                        ", ".join(f"{kind} at position {i}" for i, kind in wrong[:5]) + ".")
+    check_caption_types(captions, "Captions")
     if not captions:
         raise ValueError("Got an empty batch of captions; give at least one caption.")
     empty = [i for i, c in enumerate(captions) if not python_words(c)]
     if empty:
         raise ValueError(f"Captions at positions {empty} have no words; every caption needs at least one word.")
     return list(captions)
+
+
+def check_caption_types(captions, name="captions"):
+    """A TypeError naming (up to five of) the positions and types of the items of `captions` that are not str.
+
+    `name` starts the message ("captions" or "Captions"), as the caller words its errors.
+    """
+    wrong = [(i, type(c).__name__) for i, c in enumerate(captions) if not isinstance(c, str)]
+    if wrong:
+        raise TypeError(f"{name} must be a str or a list of str; got " +
+                        ", ".join(f"{kind} at position {i}" for i, kind in wrong[:5]) + ".")
 
 
 def check_known_words(captions, known_words, strict=False):
