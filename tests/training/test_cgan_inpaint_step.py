@@ -26,7 +26,9 @@ def setup():
     # No caption dropout: XLA and eager draw different stateless random numbers, so
     # the eager == compiled comparison needs a step without noise.
     hparams = {**steps.hparams, "text_dropout": 0.0}
-    task = zoo.build("cgan_inpaint_tiny")
+    # With the full-resolution output block, so that the overfit test covers it too.
+    task = zoo.build("cgan_inpaint_tiny", output_channels=4)
+    assert task.generator.get_layer("output_block") is not None
     batch = next(iter(zoo.data.load("shapes", split="train", batch_size=8, image_size=32, num_examples=8,
                                     shuffle=False, masks="object")))
     batch = {key: batch[key] for key in NUMERIC_KEYS}  # strings cannot enter an XLA step

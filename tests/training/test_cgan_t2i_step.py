@@ -9,9 +9,9 @@ from zoo.training.steps import get_steps
 from zoo.training.steps.common import apply_together
 
 
-def _setup(precision_wrapper=None):
+def _setup(precision_wrapper=None, **overrides):
     keras.utils.set_random_seed(0)
-    task = zoo.build("cgan_t2i_tiny").build_all()
+    task = zoo.build("cgan_t2i_tiny", **overrides).build_all()
     steps = get_steps("cgan_t2i")
     optimizers = {}
     for group, variables in steps.optimizer_groups(task).items():
@@ -77,6 +77,44 @@ def test_mode_seeking_term_makes_the_noise_matter():
     assert float(last["mode_seeking"]) < float(first["mode_seeking"]) / 2, (
         float(first["mode_seeking"]), float(last["mode_seeking"]))
     assert float(step_module._mode_seeking_loss(task, None, None, None, None, None, steps.hparams)) == 0.0
+
+
+def test_bicycle_branches_redraw_one_batch_and_recover_the_noise():
+    """BicycleGAN: the encoded branch fits one batch's images; the latent regression drops."""
+    task, steps, optimizers, batch = _setup(latent_encoder=True)
+    assert set(optimizers) == {"discriminator", "generator", "encoder"}
+    optimizers["discriminator"].learning_rate.assign(0.0)
+    hparams = {**steps.hparams, "encoded_reconstruction_weight": 20.0, "latent_regression_weight": 1.0}
+    step = tf.function(lambda b, s: steps.train_step(task, optimizers, b, s, hparams), jit_compile=True)
+    first = step(batch, tf.constant([0, 0]))
+    encoder_before = [v.numpy().copy() for v in task.encoder.trainable_variables]
+    for i in range(1, 40):
+        last = step(batch, tf.constant([0, i]))
+    assert float(last["encoded_reconstruction"]) < float(first["encoded_reconstruction"]) / 2, (
+        float(first["encoded_reconstruction"]), float(last["encoded_reconstruction"]))
+    assert float(last["latent_kl"]) > 0.0 and float(last["applied"]) == 1.0
+    assert any(not np.array_equal(a, b.numpy()) for a, b in zip(encoder_before, task.encoder.trainable_variables))
+
+
+def test_latent_regression_updates_the_generator_only():
+    """cLR-GAN's term moves the generator; the encoder, which it flows through, is not moved by it (BicycleGAN)."""
+    after = []
+    for weight in (0.0, 1.0):
+        task, steps, optimizers, batch = _setup(latent_encoder=True)
+        hparams = {**steps.hparams, "encoded_reconstruction_weight": 1.0, "latent_regression_weight": weight}
+        losses = steps.train_step(task, optimizers, batch, tf.constant([0, 0]), hparams)
+        assert float(losses["latent_regression"]) > 0.0
+        after.append([[v.numpy() for v in network.trainable_variables] for network in (task.encoder, task.generator)])
+    for without, with_term in zip(after[0][0], after[1][0]):
+        np.testing.assert_allclose(with_term, without, rtol=1e-6, atol=1e-7)
+    assert any(not np.allclose(a, b) for a, b in zip(after[0][1], after[1][1]))
+
+
+def test_bicycle_terms_need_the_encoder():
+    task, steps, optimizers, batch = _setup()
+    hparams = {**steps.hparams, "latent_regression_weight": 0.5}
+    with pytest.raises(ValueError, match="latent_encoder=True"):
+        steps.train_step(task, optimizers, batch, tf.constant([0, 0]), hparams)
 
 
 def test_eager_and_compiled_steps_agree_without_noise(monkeypatch):

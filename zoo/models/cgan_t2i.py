@@ -1,10 +1,17 @@
-"""`cgan_t2i`: a text-conditioned GAN (StackGAN conditioning, DF-GAN fusion, GAN-CLS matching).
+"""`cgan_t2i`: a text-conditioned GAN (StackGAN conditioning, DF-GAN fusion, GAN-CLS matching, BicycleGAN latents).
 
 Generator: noise + conditioning-augmented sentence vector through upsampling
 residual blocks whose features are modulated by the text (FiLM). Discriminator:
 strided convolutions, then the sentence tiled over the 4x4 grid and concatenated
 (DF-GAN's head), or a projection head; it is trained matching-aware (a real image
 with the wrong caption counts as fake) by the training step.
+
+With `latent_encoder=True` the model also has BicycleGAN's encoder (Zhu et al. 2017):
+q(z | image, caption), the noise that would redraw a real image. Training then
+reconstructs real images from their encoded noise (an L1 term that does not blur,
+since z carries what the caption leaves open: background, jitter, colour jitter)
+and asks the encoder to recover the noise of generated images (so the generator
+cannot ignore its noise). Serving uses only the generator and the prior N(0, I).
 """
 
 import dataclasses
@@ -17,6 +24,7 @@ from zoo.layers import ConditioningAugmentation, TileText
 from zoo.layers.film_decoder import film_upsampling_block
 from zoo.layers.convolution import spectral_normalization
 from zoo.models.base import SeededTextToImageTask, TaskConfig
+from zoo.models.cvae_t2i import CVAEText2ImageConfig, build_encoder as build_posterior
 from zoo.models.matcher import MatcherConfig, build_image_encoder, build_text_projection
 from zoo.registry import register_model
 
@@ -40,6 +48,10 @@ class CGANText2ImageConfig(TaskConfig):
     matcher_channels: int = 16
     matcher_max_channels: int = 128
     matcher_embedding_size: int = 128
+    # BicycleGAN's encoder E(image, caption) -> noise, used in training only (see the step's
+    # `encoded_reconstruction_weight` and `latent_regression_weight`).
+    latent_encoder: bool = False
+    encoder_channels: int = 8
 
     def __post_init__(self):
         if self.image_size not in (32, 64, 128, 256):
@@ -151,10 +163,17 @@ class CGANText2Image(SeededTextToImageTask):
                 max_channels=self.config.matcher_max_channels, embedding_size=self.config.matcher_embedding_size)
             self.image_encoder = build_image_encoder(matcher_config)
             self.text_projection = build_text_projection(matcher_config, text_dim)
+        if self.config.latent_encoder:
+            # The CVAE's posterior network, with the generator's noise as its latent.
+            self.encoder = build_posterior(CVAEText2ImageConfig(
+                image_size=self.config.image_size, latent_dim=self.config.noise_dim,
+                encoder_channels=self.config.encoder_channels, max_channels=self.config.max_channels), text_dim)
 
     def networks(self):
         networks = {"text_encoder": self.text_encoder, "generator": self.generator,
                     "discriminator": self.discriminator}
+        if self.config.latent_encoder:
+            networks["encoder"] = self.encoder
         if self.config.use_matcher:
             networks.update(image_encoder=self.image_encoder, text_projection=self.text_projection)
         return networks

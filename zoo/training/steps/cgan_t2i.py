@@ -7,6 +7,12 @@ Losses are hinge or non-saturating; an optional matching-aware gradient penalty
 loss and an L1 reconstruction term.
 The text encoder learns through the discriminator's matching loss (or stays
 frozen, e.g. after pretraining: hparam `train_text_encoder=False`).
+
+With a model built with `latent_encoder=True`, BicycleGAN's two branches (Zhu et al.
+2017) join: cVAE-GAN (encode a real image with its caption to z ~ q(z | x, caption),
+redraw it, L1 to the real image, KL of q to the prior; the redrawn image is a second
+fake for the discriminator) and cLR-GAN (recover the noise of a generated image:
+|E(G(z)) - z|, which updates the generator only, so the encoder cannot hide it).
 """
 
 import tensorflow as tf
@@ -40,6 +46,11 @@ HPARAMS = {
     # noise; the generator loss gets weight / (mean |G(z1) - G(z2)| / mean |z1 - z2| + eps),
     # so images of one caption must differ as their noise does.
     "mode_seeking_weight": 0.0,
+    # BicycleGAN (needs model latent_encoder=true): L1 of the image redrawn from its encoded
+    # noise, the KL of the encoder's posterior to N(0, I), and the latent regression.
+    "encoded_reconstruction_weight": 0.0,
+    "latent_kl_weight": 0.01,
+    "latent_regression_weight": 0.0,
 }
 
 
@@ -52,8 +63,9 @@ def _discriminator_loss(real, mismatch, fake, kind, mismatch_weight):
         fake_terms = tf.nn.softplus(fake), tf.nn.softplus(mismatch)
     else:
         raise ValueError(f"loss must be 'hinge' or 'non_saturating', got {kind!r}.")
-    fake_term = (1.0 - mismatch_weight) * fake_terms[0] + mismatch_weight * fake_terms[1]
-    return tf.reduce_mean(real_term), tf.reduce_mean(fake_term)
+    # Means first: the fakes may be more than the batch (BicycleGAN's sampled and redrawn images).
+    fake_term = (1.0 - mismatch_weight) * tf.reduce_mean(fake_terms[0]) + mismatch_weight * tf.reduce_mean(fake_terms[1])
+    return tf.reduce_mean(real_term), fake_term
 
 
 def _generator_adversarial(fake, kind):
@@ -119,6 +131,33 @@ def _mode_seeking_loss(task, images, noise, sentence, condition_noise, seed, hpa
     return tf.reduce_mean(1.0 / (image_distance / noise_distance + 1e-5))
 
 
+def uses_encoder(task, hparams):
+    """Whether the step trains BicycleGAN's encoder; a clear error when the model has none."""
+    wanted = bool(hparams["encoded_reconstruction_weight"] or hparams["latent_regression_weight"])
+    if wanted and not task.config.latent_encoder:
+        raise ValueError("hparams encoded_reconstruction_weight and latent_regression_weight need a model built "
+                         "with latent_encoder=True (model.latent_encoder=true).")
+    return wanted
+
+
+def _encoded_branch(task, images, sentence, condition_noise, seed):
+    """cVAE-GAN: images redrawn from z ~ q(z | image, caption); returns (images, KL to the prior)."""
+    posterior = task.encoder({"images": images, "sentence": sentence}, training=True)
+    mean = tf.cast(posterior["mean"], tf.float32)
+    log_variance = tf.clip_by_value(tf.cast(posterior["log_variance"], tf.float32), -10.0, 10.0)
+    epsilon = tf.random.stateless_normal(tf.shape(mean), tf.random.experimental.stateless_fold_in(seed, 11))
+    latent = mean + tf.exp(0.5 * log_variance) * epsilon
+    redrawn = task.generator({"noise": latent, "sentence": sentence, "condition_noise": condition_noise},
+                             training=True)["images"]
+    return redrawn, kl_divergence(mean, log_variance)
+
+
+def _latent_regression(task, generated, sentence, noise):
+    """cLR-GAN: mean |E(G(z), caption) - z| (the encoder's posterior mean)."""
+    recovered = task.encoder({"images": generated, "sentence": sentence}, training=True)["mean"]
+    return tf.reduce_mean(tf.abs(tf.cast(recovered, tf.float32) - noise))
+
+
 def _noise(task, batch_size, seed):
     noise_seed, condition_seed = split_seed(seed, 2)
     noise = tf.random.stateless_normal([batch_size, task.config.noise_dim], noise_seed)
@@ -138,7 +177,10 @@ def train_step(task, optimizers, batch, seed, hparams):
     train_text = hparams["train_text_encoder"]
     d_variables = task.discriminator.trainable_variables + (task.text_encoder.trainable_variables if train_text else [])
     g_variables = task.generator.trainable_variables
-    with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
+    bicycle = uses_encoder(task, hparams)
+    zero = tf.constant(0.0)
+    encoded_reconstruction = latent_kl = latent_regression = zero
+    with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape, tf.GradientTape() as e_tape:
         sentence = task.text_encoder(tokens, training=True)["sentence"]
         if not train_text:
             sentence = tf.stop_gradient(sentence)
@@ -147,7 +189,17 @@ def train_step(task, optimizers, batch, seed, hparams):
                                  training=True)
         real_logits = task.discriminator({"images": images, "sentence": sentence}, training=True)
         mismatch_logits = task.discriminator({"images": images, "sentence": mismatched(sentence)}, training=True)
-        fake_logits = task.discriminator({"images": outputs["images"], "sentence": fixed_sentence}, training=True)
+        fake_images = outputs["images"]
+        if bicycle:
+            redrawn, latent_kl = _encoded_branch(task, images, fixed_sentence, condition_noise, seed)
+            encoded_reconstruction = tf.reduce_mean(
+                tf.abs(tf.cast(redrawn, tf.float32) - tf.cast(images, tf.float32)))
+            latent_regression = _latent_regression(task, outputs["images"], fixed_sentence, noise)
+            # One discriminator call on both fakes: sampled and redrawn, each half the fake term.
+            fake_images = tf.concat([outputs["images"], redrawn], axis=0)
+        fake_logits = task.discriminator(
+            {"images": fake_images, "sentence": tf.concat([fixed_sentence] * (2 if bicycle else 1), axis=0)},
+            training=True)
         real_loss, fake_loss = _discriminator_loss(
             real_logits, mismatch_logits, fake_logits, hparams["loss"], hparams["mismatch_weight"])
         penalty = _penalties(task, images, sentence, hparams)
@@ -161,20 +213,30 @@ def train_step(task, optimizers, batch, seed, hparams):
                                           hparams)
         g_loss = (adversarial + hparams["kl_weight"] * kl + hparams["matching_weight"] * matching
                   + l1_weight * reconstruction + hparams["mode_seeking_weight"] * mode_seeking)
-    applied = apply_together([
-        (optimizers["discriminator"], d_tape, d_loss, d_variables),
-        (optimizers["generator"], g_tape, g_loss, g_variables),
-    ])
+        # The encoder learns from the redrawn branch (adversarial, L1, KL), not from the latent regression.
+        e_loss = g_loss + hparams["encoded_reconstruction_weight"] * encoded_reconstruction \
+            + hparams["latent_kl_weight"] * latent_kl
+        g_loss = e_loss + hparams["latent_regression_weight"] * latent_regression
+    updates = [(optimizers["discriminator"], d_tape, d_loss, d_variables),
+               (optimizers["generator"], g_tape, g_loss, g_variables)]
+    if bicycle:
+        updates.append((optimizers["encoder"], e_tape, e_loss, task.encoder.trainable_variables))
+    applied = apply_together(updates)
     return {"d_loss": d_loss, "d_real": real_loss, "d_fake": fake_loss, "d_penalty": penalty,
             "g_loss": g_loss, "g_adversarial": adversarial, "kl": kl, "matching": matching,
             "reconstruction": reconstruction, "reconstruction_weight": l1_weight, "mode_seeking": mode_seeking,
+            "encoded_reconstruction": encoded_reconstruction, "latent_kl": latent_kl,
+            "latent_regression": latent_regression,
             "real_minus_mismatch": tf.reduce_mean(real_logits - mismatch_logits),
             "applied": tf.cast(applied, tf.float32)}
 
 
 def optimizer_groups(task):
-    return {"discriminator": task.discriminator.trainable_variables + task.text_encoder.trainable_variables,
-            "generator": task.generator.trainable_variables}
+    groups = {"discriminator": task.discriminator.trainable_variables + task.text_encoder.trainable_variables,
+              "generator": task.generator.trainable_variables}
+    if task.config.latent_encoder:
+        groups["encoder"] = task.encoder.trainable_variables
+    return groups
 
 
 register_steps(FamilySteps(
