@@ -38,3 +38,19 @@ def test_verbose_is_accepted_before_or_after_the_command(monkeypatch):
     assert verbose_requested([])
     monkeypatch.setenv("ZOO_VERBOSE", "0")
     assert not verbose_requested([]) and verbose_requested(["train", "--verbose"])
+
+
+def test_step_and_example_caps_from_the_environment(monkeypatch, capsys):
+    monkeypatch.delenv("ZOO_MAX_STEPS", raising=False)
+    assert cli._capped(2000, "ZOO_MAX_STEPS") == 2000 and cli._capped(None, "ZOO_MAX_STEPS") is None
+    monkeypatch.setenv("ZOO_MAX_STEPS", "3")
+    assert cli._capped(2000, "ZOO_MAX_STEPS") == 3 and cli._capped(2, "ZOO_MAX_STEPS") == 2
+    assert cli._capped(None, "ZOO_MAX_STEPS") == 3
+    assert "ZOO_MAX_STEPS=3: capped" in capsys.readouterr().err
+
+
+def test_a_bad_cap_is_one_clear_line():
+    result = zoo_command("train", "cgan_t2i_tiny", "--workdir", "unused", "--dry-run", env={"ZOO_MAX_STEPS": "ten"})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "zoo train: error: ZOO_MAX_STEPS must be a positive integer (or unset), got 'ten'."], result.stderr

@@ -61,6 +61,27 @@ def _shapes(tensors):
     return ", ".join(f"{k} {list(v.shape)[1:]}" for k, v in tensors.items())
 
 
+# Caps for trying the README's commands quickly (its examples run in CI with them): at most
+# ZOO_MAX_STEPS training steps per run or recipe stage, ZOO_MAX_EXAMPLES examples per evaluation.
+CAP_VARIABLES = ("ZOO_MAX_STEPS", "ZOO_MAX_EXAMPLES")
+
+
+def env_cap(name):
+    """The positive int in environment variable `name`, or None when it is unset or empty."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{name} must be a positive integer (or unset), got {value!r}.")
+    print(f"{name}={value}: capped for a quick try; unset it for a real run.", file=sys.stderr)
+    return int(value)
+
+
+def _capped(value, name):
+    cap = env_cap(name)
+    return value if cap is None else cap if value is None else min(value, cap)
+
+
 def _train(args):
     from zoo.training.config import TrainConfig
     from zoo.training.trainer import Trainer
@@ -80,6 +101,7 @@ def _train(args):
     else:
         config = TrainConfig(model=args.name, workdir=args.workdir)
     config = _apply_flags(config, args)
+    config.steps = _capped(config.steps, "ZOO_MAX_STEPS")
     if args.dry_run:
         print(f"{config.model}, {config.steps} steps, batch {config.batch_size}, in {config.workdir}\n"
               "dry run: nothing trained")
@@ -127,7 +149,8 @@ def _train_recipe(args):
     from zoo.training.trainer import Trainer
 
     stages = [(stage, _apply_stage_flags(config, args))
-              for stage, config in stage_configs(args.recipe, args.workdir, args.set or [], max_steps=args.steps)]
+              for stage, config in stage_configs(args.recipe, args.workdir, args.set or [],
+                                                 max_steps=_capped(args.steps, "ZOO_MAX_STEPS"))]
     if args.dry_run:
         return _print_stages(args, stages)
     for index, (stage, config) in enumerate(stages):
@@ -222,7 +245,7 @@ def _evaluate(args):
     from zoo.evaluation.command import evaluate_command
 
     evaluate_command(args.name, workdir=args.workdir, savedmodel=args.savedmodel, data=args.data, split=args.split,
-                     num_examples=args.num_examples, batch_size=args.batch_size, seed=args.seed, out=args.out,
+                     num_examples=_capped(args.num_examples, "ZOO_MAX_EXAMPLES"), batch_size=args.batch_size, seed=args.seed, out=args.out,
                      plot=args.plot, raw_weights=args.raw_weights)
 
 
