@@ -46,6 +46,7 @@ def test_compiled_step_overfits_one_batch(setup):
     losses = [harness.compiled(setup["batch"], tf.constant([step, 0])) for step in range(40)]
     l1 = [float(loss["l1"]) for loss in losses]
     assert all(np.isfinite(float(v)) for loss in losses for v in loss.values())
+    assert all(float(loss["applied"]) == 1.0 for loss in losses)  # G and D updated together
     # The L1 to the target (the loss that carries the content) falls at least 3x (about 5x seen).
     assert l1[-1] < l1[0] / 3, l1
 

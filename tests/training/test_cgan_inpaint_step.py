@@ -77,6 +77,7 @@ def test_compiled_step_overfits_one_batch_using_the_captions(setup):
     harness.reset()
     losses = [harness.compiled(batch, tf.constant([step, 0])) for step in range(80)]
     assert all(np.isfinite(float(v)) for loss in losses for v in loss.values())
+    assert all(float(loss["applied"]) == 1.0 for loss in losses)  # G and D updated together
     hole = [float(loss["hole_l1"]) for loss in losses]
     # The L1 in the holes (whole hidden objects) falls at least 3x (about 5x seen).
     assert hole[-1] < hole[0] / 3, hole

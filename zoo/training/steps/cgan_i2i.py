@@ -1,32 +1,23 @@
 """Training step of `cgan_i2i` (pix2pix): adversarial loss on (input, image) pairs plus L1 to the target.
 
-One generator forward pass feeds both tapes (simultaneous updates, as in pix2pix).
+One generator forward pass feeds both tapes (simultaneous updates, as in pix2pix),
+applied together (`apply_together`).
 The discriminator sees real and generated pairs in one batch, so its layers run
 once per step. Dropout masks are drawn from the step's seed.
 """
 
 import tensorflow as tf
 
+from zoo.losses import discriminator_term, generator_adversarial
 from zoo.training.steps import FamilySteps, register_steps
-from zoo.training.steps.common import apply_gradients
+from zoo.training.steps.common import apply_together
 
 GAN_LOSSES = ("non_saturating", "lsgan")
 
 
 def discriminator_loss(real_logits, fake_logits, kind):
     """Half the discriminator's loss (pix2pix halves it to slow D relative to G)."""
-    if kind == "lsgan":
-        loss = tf.reduce_mean(tf.square(real_logits - 1.0)) + tf.reduce_mean(tf.square(fake_logits))
-    else:
-        loss = tf.reduce_mean(tf.nn.softplus(-real_logits)) + tf.reduce_mean(tf.nn.softplus(fake_logits))
-    return 0.5 * loss
-
-
-def generator_adversarial_loss(fake_logits, kind):
-    if kind == "lsgan":
-        return tf.reduce_mean(tf.square(fake_logits - 1.0))
-    # Non-saturating: -log D(G(x)), i.e. softplus(-logit).
-    return tf.reduce_mean(tf.nn.softplus(-fake_logits))
+    return 0.5 * (discriminator_term(real_logits, kind) + discriminator_term(fake_logits, kind, real=False))
 
 
 def cgan_i2i_train_step(task, optimizers, batch, seed, hparams):
@@ -47,16 +38,19 @@ def cgan_i2i_train_step(task, optimizers, batch, seed, hparams):
         )
         real_logits, fake_logits = tf.split(tf.cast(logits, tf.float32), 2, axis=0)
         l1 = tf.reduce_mean(tf.abs(real - tf.cast(fake, tf.float32)))
-        adversarial = generator_adversarial_loss(fake_logits, kind)
+        adversarial = generator_adversarial(fake_logits, kind)
         generator_loss = hparams["adversarial_weight"] * adversarial + hparams["l1_weight"] * l1
         discriminator_loss_value = discriminator_loss(real_logits, fake_logits, kind)
-    apply_gradients(optimizers["generator"], generator_tape, generator_loss, generator_variables)
-    apply_gradients(optimizers["discriminator"], discriminator_tape, discriminator_loss_value, discriminator_variables)
+    # Both or neither (on a mixed-precision overflow), so that G and D never fall out of step.
+    applied = apply_together([(optimizers["generator"], generator_tape, generator_loss, generator_variables),
+                              (optimizers["discriminator"], discriminator_tape, discriminator_loss_value,
+                               discriminator_variables)])
     return {
         "generator_loss": generator_loss,
         "discriminator_loss": discriminator_loss_value,
         "l1": l1,
         "adversarial": adversarial,
+        "applied": tf.cast(applied, tf.float32),
     }
 
 

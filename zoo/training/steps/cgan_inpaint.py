@@ -9,8 +9,9 @@ batch, so its spectral norms take one power iteration per step.
 import tensorflow as tf
 
 from zoo.text import PAD_ID
+from zoo.losses import discriminator_term, generator_adversarial
 from zoo.training.steps import FamilySteps, register_steps
-from zoo.training.steps.common import apply_gradients
+from zoo.training.steps.common import apply_together
 
 
 def masked_l1(predictions, targets, weights):
@@ -48,22 +49,24 @@ def cgan_inpaint_train_step(task, optimizers, batch, seed, hparams):
         real_logits, fake_logits = tf.split(tf.cast(logits, tf.float32), 2, axis=0)
         hole_l1 = masked_l1(outputs["generated"], images, masks)
         valid_l1 = masked_l1(outputs["generated"], images, 1.0 - masks)
-        adversarial = -tf.reduce_mean(fake_logits)
+        adversarial = generator_adversarial(fake_logits, "hinge")
         generator_loss = (
             hparams["hole_weight"] * hole_l1 + hparams["valid_weight"] * valid_l1
             + hparams["adversarial_weight"] * adversarial
         )
-        discriminator_loss = tf.reduce_mean(tf.nn.relu(1.0 - real_logits)) + tf.reduce_mean(
-            tf.nn.relu(1.0 + fake_logits)
-        )
-    apply_gradients(optimizers["generator"], generator_tape, generator_loss, generator_variables)
-    apply_gradients(optimizers["discriminator"], discriminator_tape, discriminator_loss, discriminator_variables)
+        discriminator_loss = (discriminator_term(real_logits, "hinge")
+                              + discriminator_term(fake_logits, "hinge", real=False))
+    # Both or neither (on a mixed-precision overflow), so that G and D never fall out of step.
+    applied = apply_together([(optimizers["generator"], generator_tape, generator_loss, generator_variables),
+                              (optimizers["discriminator"], discriminator_tape, discriminator_loss,
+                               discriminator_variables)])
     return {
         "generator_loss": generator_loss,
         "discriminator_loss": discriminator_loss,
         "hole_l1": hole_l1,
         "valid_l1": valid_l1,
         "adversarial": adversarial,
+        "applied": tf.cast(applied, tf.float32),
     }
 
 

@@ -17,6 +17,7 @@ fake for the discriminator) and cLR-GAN (recover the noise of a generated image:
 
 import tensorflow as tf
 
+from zoo.losses import discriminator_term, gaussian_kl, generator_adversarial
 from zoo.training.steps import FamilySteps, register_steps
 from zoo.training.steps.common import apply_together, mismatched, split_seed
 from zoo.training.steps.matcher import contrastive_loss
@@ -55,28 +56,12 @@ HPARAMS = {
 
 
 def _discriminator_loss(real, mismatch, fake, kind, mismatch_weight):
-    if kind == "hinge":
-        real_term = tf.nn.relu(1.0 - real)
-        fake_terms = tf.nn.relu(1.0 + fake), tf.nn.relu(1.0 + mismatch)
-    elif kind == "non_saturating":
-        real_term = tf.nn.softplus(-real)
-        fake_terms = tf.nn.softplus(fake), tf.nn.softplus(mismatch)
-    else:
+    """(real term, fake term); the fakes (which may outnumber the batch) and the mismatched reals share the fake term."""
+    if kind not in ("hinge", "non_saturating"):
         raise ValueError(f"loss must be 'hinge' or 'non_saturating', got {kind!r}.")
-    # Means first: the fakes may be more than the batch (BicycleGAN's sampled and redrawn images).
-    fake_term = (1.0 - mismatch_weight) * tf.reduce_mean(fake_terms[0]) + mismatch_weight * tf.reduce_mean(fake_terms[1])
-    return tf.reduce_mean(real_term), fake_term
-
-
-def _generator_adversarial(fake, kind):
-    return tf.reduce_mean(-fake if kind == "hinge" else tf.nn.softplus(-fake))
-
-
-def kl_divergence(mean, log_variance):
-    """KL(N(mean, exp(log_variance)) || N(0, I)), averaged over the batch (in float32)."""
-    mean, log_variance = tf.cast(mean, tf.float32), tf.cast(log_variance, tf.float32)
-    per_example = 0.5 * tf.reduce_sum(tf.exp(log_variance) + tf.square(mean) - 1.0 - log_variance, axis=-1)
-    return tf.reduce_mean(per_example)
+    fake_term = ((1.0 - mismatch_weight) * discriminator_term(fake, kind, real=False)
+                 + mismatch_weight * discriminator_term(mismatch, kind, real=False))
+    return discriminator_term(real, kind), fake_term
 
 
 def _penalties(task, images, sentence, hparams):
@@ -149,7 +134,7 @@ def _encoded_branch(task, images, sentence, condition_noise, seed):
     latent = mean + tf.exp(0.5 * log_variance) * epsilon
     redrawn = task.generator({"noise": latent, "sentence": sentence, "condition_noise": condition_noise},
                              training=True)["images"]
-    return redrawn, kl_divergence(mean, log_variance)
+    return redrawn, gaussian_kl(mean, log_variance)
 
 
 def _latent_regression(task, generated, sentence, noise):
@@ -204,8 +189,8 @@ def train_step(task, optimizers, batch, seed, hparams):
             real_logits, mismatch_logits, fake_logits, hparams["loss"], hparams["mismatch_weight"])
         penalty = _penalties(task, images, sentence, hparams)
         d_loss = real_loss + fake_loss + penalty
-        adversarial = _generator_adversarial(fake_logits, hparams["loss"])
-        kl = kl_divergence(outputs["mean"], outputs["log_variance"])
+        adversarial = generator_adversarial(fake_logits, hparams["loss"])
+        kl = gaussian_kl(outputs["mean"], outputs["log_variance"])
         matching = _matching_loss(task, outputs["images"], fixed_sentence, hparams)
         reconstruction = tf.reduce_mean(tf.abs(tf.cast(outputs["images"], tf.float32) - tf.cast(images, tf.float32)))
         l1_weight = reconstruction_weight(hparams, optimizers["generator"].iterations)

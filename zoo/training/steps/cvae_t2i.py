@@ -18,6 +18,7 @@ prior term is the ELBO itself (up to a constant).
 
 import tensorflow as tf
 
+from zoo.losses import gaussian_kl
 from zoo.training.steps import FamilySteps, register_steps
 from zoo.training.steps.common import apply_gradients, split_seed
 
@@ -48,12 +49,6 @@ def reconstruction_loss(images, reconstruction, kind="gaussian", decoder_std=0.1
     else:  # negative log-likelihood of N(reconstruction, decoder_std^2), without its constant
         per_pixel = 0.5 * tf.square(error / decoder_std)
     return tf.reduce_mean(tf.reduce_sum(per_pixel, axis=[1, 2, 3]))
-
-
-def gaussian_kl(mean, log_variance):
-    """KL(N(mean, exp(log_variance)) || N(0, I)), summed over dimensions, averaged over the batch."""
-    per_dimension = 0.5 * (tf.square(mean) + tf.exp(log_variance) - 1.0 - log_variance)
-    return tf.reduce_mean(tf.reduce_sum(per_dimension, axis=-1))
 
 
 def kl_scale(iterations, kl_weight, kl_warmup_steps):
