@@ -15,13 +15,12 @@ cannot ignore its noise). Serving uses only the generator and the prior N(0, I).
 """
 
 import dataclasses
-import math
 
 import keras
 import tensorflow as tf
 
 from zoo.layers import ConditioningAugmentation, TileText
-from zoo.layers.film_decoder import film_upsampling_block
+from zoo.layers.film_decoder import film_image_decoder
 from zoo.layers.convolution import spectral_normalization
 from zoo.models.base import SeededTextToImageTask, TaskConfig
 from zoo.models.cvae_t2i import CVAEText2ImageConfig, build_encoder as build_posterior
@@ -40,6 +39,9 @@ class CGANText2ImageConfig(TaskConfig):
     generator_channels: int = 8  # channels at full resolution; doubled at each halving
     discriminator_channels: int = 8
     max_channels: int = 128
+    # "augmentation": StackGAN's conditioning augmentation; "direct": the normalised sentence,
+    # as the cvae_t2i decoder takes it (so that a trained CVAE can initialise the generator).
+    conditioning: str = "augmentation"
     discriminator_head: str = "concat"  # or "projection"
     spectral_norm: bool = True
     # A frozen, pretrained `matcher` (image encoder + text projection) that scores how well
@@ -56,6 +58,8 @@ class CGANText2ImageConfig(TaskConfig):
     def __post_init__(self):
         if self.image_size not in (32, 64, 128, 256):
             raise ValueError(f"image_size must be 32, 64, 128 or 256, got {self.image_size}.")
+        if self.conditioning not in ("augmentation", "direct"):
+            raise ValueError(f"conditioning must be 'augmentation' or 'direct', got {self.conditioning!r}.")
         if self.discriminator_head not in ("concat", "projection"):
             raise ValueError(f"discriminator_head must be 'concat' or 'projection', got {self.discriminator_head!r}.")
 
@@ -69,36 +73,36 @@ def _maybe_spectral(layer, enabled):
 
 
 def build_generator(config, text_dim):
-    """The generator: {noise, sentence, condition_noise} -> {images, mean, log_variance}."""
+    """The generator: {noise, sentence, condition_noise} -> {images[, mean, log_variance]}.
+
+    With `conditioning="augmentation"` (StackGAN) the code is the noise and a sampled
+    condition (whose mean and log-variance are returned for the KL term); with "direct"
+    it is the noise and the normalised sentence, exactly the `cvae_t2i` decoder's code,
+    so a trained CVAE decoder can initialise it (`TrainConfig.init_networks`).
+    """
     # === Inputs ===
     noise = keras.Input((config.noise_dim,), name="noise")
     sentence = keras.Input((text_dim,), name="sentence")
-    condition_noise = keras.Input((config.condition_dim,), name="condition_noise")
+    condition_noise = keras.Input((config.condition_dim,), name="condition_noise")  # unused when "direct"
     # === Conditioning ===
     # Normalised because a pretrained, frozen encoder may emit sentence vectors of any scale
     # (the shapes matcher's are ~0.01: its loss only sees directions), which Adam would need
     # thousands of steps to amplify.
     normalised = keras.layers.LayerNormalization(name="sentence_norm")(sentence)
-    condition, mean, log_variance = ConditioningAugmentation(
-        config.condition_dim, noise_scale=config.condition_noise_scale, name="conditioning")(
-        [normalised, condition_noise]
-    )
+    outputs = {}
+    if config.conditioning == "augmentation":
+        condition, mean, log_variance = ConditioningAugmentation(
+            config.condition_dim, noise_scale=config.condition_noise_scale, name="conditioning")(
+            [normalised, condition_noise]
+        )
+        outputs.update(mean=mean, log_variance=log_variance)
+    else:
+        condition = normalised
     code = keras.layers.Concatenate(name="code")([noise, condition])
-    # === Upsampling blocks ===
-    width = _channels(config, 4, config.generator_channels)
-    x = keras.layers.Dense(4 * 4 * width, name="project")(code)
-    x = keras.layers.Reshape((4, 4, width), name="grid")(x)
-    for level in range(int(math.log2(config.image_size // 4))):
-        resolution = 8 * 2**level
-        x = film_upsampling_block(x, code, _channels(config, resolution, config.generator_channels), f"up{resolution}")
-    # === Output ===
-    x = keras.layers.LeakyReLU(0.2, name="rgb_activation")(x)
-    images = keras.layers.Conv2D(3, 3, padding="same", activation="tanh", name="to_rgb", dtype="float32")(x)
+    # === Upsampling blocks, to RGB ===
+    outputs["images"] = film_image_decoder(code, config.image_size, config.generator_channels, config.max_channels)
     return keras.Model(
-        {"noise": noise, "sentence": sentence, "condition_noise": condition_noise},
-        {"images": images, "mean": mean, "log_variance": log_variance},
-        name="generator",
-    )
+        {"noise": noise, "sentence": sentence, "condition_noise": condition_noise}, outputs, name="generator")
 
 
 def build_discriminator(config, text_dim):
@@ -220,6 +224,6 @@ register_model("cgan_t2i", task="text-to-image", description="Conditional GAN, t
     _builder({})
 )
 register_model("cgan_t2i_tiny", task="text-to-image", description="Tiny cgan_t2i for tests (32x32)")(
-    _builder({"image_size": 32, "generator_channels": 4, "discriminator_channels": 4, "max_channels": 16,
-              "noise_dim": 8, "condition_dim": 8, "embedding_dim": 8, "text_units": 8})
+    _builder({"image_size": 32, "generator_channels": 4, "discriminator_channels": 4, "encoder_channels": 4,
+              "max_channels": 16, "noise_dim": 8, "condition_dim": 8, "embedding_dim": 8, "text_units": 8})
 )

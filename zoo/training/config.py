@@ -12,7 +12,7 @@ STRATEGIES = ("default", "mirrored", "multi_worker")
 PATH_FIELDS = ("data_path", "init_from")
 # What a resumed run cannot change: the checkpoint's variables were made for these values
 # (init_from only seeds a fresh run, so on a resume it would silently do nothing).
-FIXED_ON_RESUME = ("model", "model_overrides", "precision", "init_from")
+FIXED_ON_RESUME = ("model", "model_overrides", "precision", "init_from", "init_networks")
 
 
 @dataclasses.dataclass
@@ -50,6 +50,9 @@ class TrainConfig:
     model_overrides: dict = dataclasses.field(default_factory=dict)
     hparams: dict = dataclasses.field(default_factory=dict)
     init_from: str = None  # a workdir whose trained text encoder (and matcher networks) this run starts from
+    # More networks to start from `init_from`'s: {this model's network: that run's network}, copied
+    # layer by layer by name (e.g. {"generator": "decoder", "encoder": "encoder"} from a cvae_t2i run).
+    init_networks: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         self._check_types()
@@ -63,6 +66,10 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a positive int, got {value!r}.")
         if self.xla not in (True, False, "auto"):
             raise ValueError(f"xla must be true, false or 'auto', got {self.xla!r}.")
+        if self.init_networks and not self.init_from:
+            raise ValueError(f"init_networks {self.init_networks} needs init_from (the run to copy them from).")
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in self.init_networks.items()):
+            raise ValueError(f"init_networks must map network names to network names, got {self.init_networks!r}.")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}.")
 
@@ -72,7 +79,7 @@ class TrainConfig:
                     "learning_rate": (int, float, type(None)), "beta_1": (int, float, type(None)),
                     "beta_2": (int, float, type(None)), "ema_decay": (int, float), "seed": int, "devices": int,
                     "progress": bool, "model_overrides": dict, "hparams": dict,
-                    "init_from": (str, os.PathLike, type(None))}
+                    "init_from": (str, os.PathLike, type(None)), "init_networks": dict}
         for name, types in expected.items():
             value = getattr(self, name)
             # bool is an int in Python, but `seed=true` is a mistake, not a seed.

@@ -194,6 +194,19 @@ class Trainer:
         partial = tf.train.Checkpoint(task=tf.train.Checkpoint(**shared))
         partial.restore(latest).expect_partial().assert_existing_objects_matched()
         log.info("initialised %s from %s", ", ".join(sorted(shared)), latest)
+        if self.config.init_networks:
+            self._initialise_networks(workdir)
+
+    def _initialise_networks(self, workdir):
+        """`init_networks`: copy whole networks of the `init_from` run (its EMA weights where it kept them)."""
+        source = load_trained(workdir)
+        ours, theirs = self.task.networks(), source.networks()
+        for target, origin in self.config.init_networks.items():
+            if target not in ours or origin not in theirs:
+                raise ValueError(f"init_networks: {target!r} -> {origin!r}: {self.task.family} has networks "
+                                 f"{sorted(ours)}, the run in {workdir!r} ({source.family}) has {sorted(theirs)}.")
+            copy_layer_weights(theirs[origin], ours[target])
+            log.info("initialised %s from %s's %s", target, source.family, origin)
 
     def _restore(self):
         latest = restore_newest_intact(self.checkpoint, self.checkpoint_dir, "--resume")
@@ -477,6 +490,22 @@ def train(config, resume=False):
     trainer = Trainer(config, resume=resume)
     trainer.fit()
     return trainer
+
+
+def copy_layer_weights(source, target):
+    """Copy every weighted layer of `source` into the layer of `target` with its name; all must match."""
+    weighted = lambda model: {layer.name: layer for layer in model.layers if layer.weights}  # noqa: E731
+    ours, theirs = weighted(target), weighted(source)
+    if set(ours) != set(theirs):
+        raise ValueError(f"Cannot copy {source.name!r} into {target.name!r}: layers only in the source "
+                         f"{sorted(set(theirs) - set(ours))}, only in the target {sorted(set(ours) - set(theirs))}.")
+    for name, layer in ours.items():
+        weights = theirs[name].get_weights()
+        shapes = [w.shape for w in weights], [tuple(w.shape) for w in layer.weights]
+        if shapes[0] != shapes[1]:
+            raise ValueError(f"Cannot copy layer {name!r} of {source.name!r} into {target.name!r}: "
+                             f"weight shapes {shapes[0]} against {shapes[1]}.")
+        layer.set_weights(weights)
 
 
 def load_trained(workdir, use_ema=True, return_checkpoint=False):

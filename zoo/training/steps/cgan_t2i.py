@@ -190,7 +190,7 @@ def train_step(task, optimizers, batch, seed, hparams):
         penalty = _penalties(task, images, sentence, hparams)
         d_loss = real_loss + fake_loss + penalty
         adversarial = generator_adversarial(fake_logits, hparams["loss"])
-        kl = gaussian_kl(outputs["mean"], outputs["log_variance"])
+        kl = gaussian_kl(outputs["mean"], outputs["log_variance"]) if "mean" in outputs else zero
         matching = _matching_loss(task, outputs["images"], fixed_sentence, hparams)
         reconstruction = tf.reduce_mean(tf.abs(tf.cast(outputs["images"], tf.float32) - tf.cast(images, tf.float32)))
         l1_weight = reconstruction_weight(hparams, optimizers["generator"].iterations)
