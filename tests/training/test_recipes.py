@@ -76,8 +76,9 @@ def test_steps_caps_every_stage_and_dry_run_trains_nothing(tiny_recipe, tmp_path
     printed = capsys.readouterr().out
     assert "each capped at 20 steps (--steps)" in printed
     assert f"matcher: matcher, 20 steps (recipe: 1500), batch 64, in {workdir}/matcher: not started" in printed
-    gan_steps = dict(load_recipe("cgan_t2i_shapes"))["gan"]["steps"]
-    assert f"gan: cgan_t2i, 20 steps (recipe: {gan_steps}), batch 32, starts from 'text'" in printed
+    gan = dict(load_recipe("cgan_t2i_shapes"))["gan"]
+    assert (f"gan: cgan_t2i, 20 steps (recipe: {gan['steps']}), batch 32, starts from '{gan['init_from'][1:]}'"
+            in printed)
     assert "dry run: nothing trained" in printed and not workdir.exists()
     # A recipe file's stages, capped by --steps (a stage with fewer steps keeps its own).
     configs = stage_configs(tiny_recipe, str(workdir), max_steps=3)
