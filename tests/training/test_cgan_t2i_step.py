@@ -85,10 +85,11 @@ def test_bicycle_branches_redraw_one_batch_and_recover_the_noise():
     assert set(optimizers) == {"discriminator", "generator", "encoder"}
     optimizers["discriminator"].learning_rate.assign(0.0)
     hparams = {**steps.hparams, "encoded_reconstruction_weight": 20.0, "latent_regression_weight": 1.0}
-    step = tf.function(lambda b, s: steps.train_step(task, optimizers, b, s, hparams), jit_compile=True)
+    # Without XLA: its CPU compile would cost more than the steps (the other tests cover XLA).
+    step = tf.function(lambda b, s: steps.train_step(task, optimizers, b, s, hparams))
     first = step(batch, tf.constant([0, 0]))
     encoder_before = [v.numpy().copy() for v in task.encoder.trainable_variables]
-    for i in range(1, 40):
+    for i in range(1, 30):
         last = step(batch, tf.constant([0, i]))
     assert float(last["encoded_reconstruction"]) < float(first["encoded_reconstruction"]) / 2, (
         float(first["encoded_reconstruction"]), float(last["encoded_reconstruction"]))
