@@ -63,9 +63,6 @@ def _shapes(tensors):
 
 # Caps for trying the README's commands quickly (its examples run in CI with them): at most
 # ZOO_MAX_STEPS training steps per run or recipe stage, ZOO_MAX_EXAMPLES examples per evaluation.
-CAP_VARIABLES = ("ZOO_MAX_STEPS", "ZOO_MAX_EXAMPLES")
-
-
 def env_cap(name):
     """The positive int in environment variable `name`, or None when it is unset or empty."""
     value = os.environ.get(name, "").strip()
@@ -245,8 +242,8 @@ def _evaluate(args):
     from zoo.evaluation.command import evaluate_command
 
     evaluate_command(args.name, workdir=args.workdir, savedmodel=args.savedmodel, data=args.data, split=args.split,
-                     num_examples=_capped(args.num_examples, "ZOO_MAX_EXAMPLES"), batch_size=args.batch_size, seed=args.seed, out=args.out,
-                     plot=args.plot, raw_weights=args.raw_weights)
+                     num_examples=_capped(args.num_examples, "ZOO_MAX_EXAMPLES"), batch_size=args.batch_size,
+                     seed=args.seed, out=args.out, plot=args.plot, raw_weights=args.raw_weights)
 
 
 def _read_image(path, mode):

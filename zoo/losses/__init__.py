@@ -4,7 +4,7 @@ Each adversarial loss is a mean over every logit it is given (a PatchGAN's grid 
 well as one logit per image), so that callers may pass fakes of any batch size.
 
 Example:
-    real_term, fake_term = hinge_discriminator(real_logits), hinge_discriminator(fake_logits, real=False)
+    d_loss = discriminator_term(real_logits, "hinge") + discriminator_term(fake_logits, "hinge", real=False)
     g_loss = generator_adversarial(fake_logits, "hinge")
 """
 

@@ -20,7 +20,7 @@ import keras
 import tensorflow as tf
 
 from zoo.layers import ConditioningAugmentation, TileText
-from zoo.layers.film_decoder import film_image_decoder
+from zoo.layers.film_decoder import decoder_channels, film_image_decoder
 from zoo.layers.convolution import spectral_normalization
 from zoo.models.base import SeededTextToImageTask, TaskConfig
 from zoo.models.cvae_t2i import CVAEText2ImageConfig, build_encoder as build_posterior
@@ -62,10 +62,6 @@ class CGANText2ImageConfig(TaskConfig):
             raise ValueError(f"conditioning must be 'augmentation' or 'direct', got {self.conditioning!r}.")
         if self.discriminator_head not in ("concat", "projection"):
             raise ValueError(f"discriminator_head must be 'concat' or 'projection', got {self.discriminator_head!r}.")
-
-
-def _channels(config, resolution, base):
-    return min(base * config.image_size // resolution, config.max_channels)
 
 
 def _maybe_spectral(layer, enabled):
@@ -117,7 +113,7 @@ def build_discriminator(config, text_dim):
     resolution = config.image_size
     while resolution > 4:
         resolution //= 2
-        width = _channels(config, resolution, config.discriminator_channels)
+        width = decoder_channels(config.image_size, resolution, config.discriminator_channels, config.max_channels)
         conv = keras.layers.Conv2D(width, 4, strides=2, padding="same", name=f"down{resolution}")
         x = _maybe_spectral(conv, sn)(x)
         x = keras.layers.LeakyReLU(0.2, name=f"down{resolution}_act")(x)

@@ -15,6 +15,8 @@ fake for the discriminator) and cLR-GAN (recover the noise of a generated image:
 |E(G(z)) - z|, which updates the generator only, so the encoder cannot hide it).
 """
 
+import contextlib
+
 import tensorflow as tf
 
 from zoo.losses import discriminator_term, gaussian_kl, generator_adversarial
@@ -56,7 +58,8 @@ HPARAMS = {
 
 
 def _discriminator_loss(real, mismatch, fake, kind, mismatch_weight):
-    """(real term, fake term); the fakes (which may outnumber the batch) and the mismatched reals share the fake term."""
+    """(real term, fake term); the fakes (which may outnumber the batch) and the mismatched reals
+    share the fake term."""
     if kind not in ("hinge", "non_saturating"):
         raise ValueError(f"loss must be 'hinge' or 'non_saturating', got {kind!r}.")
     fake_term = ((1.0 - mismatch_weight) * discriminator_term(fake, kind, real=False)
@@ -165,7 +168,9 @@ def train_step(task, optimizers, batch, seed, hparams):
     bicycle = uses_encoder(task, hparams)
     zero = tf.constant(0.0)
     encoded_reconstruction = latent_kl = latent_regression = zero
-    with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape, tf.GradientTape() as e_tape:
+    # The encoder's tape only when it trains: a tape records every op of the step.
+    e_tape = tf.GradientTape() if bicycle else contextlib.nullcontext()
+    with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape, e_tape:
         sentence = task.text_encoder(tokens, training=True)["sentence"]
         if not train_text:
             sentence = tf.stop_gradient(sentence)
