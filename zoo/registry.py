@@ -1,13 +1,16 @@
 """Model registry: builders recorded by name, built with overrides.
 
-A builder is a function that takes keyword overrides and returns a ready task
-model. Register one with the `register_model` decorator:
+A family is one folder of `zoo/models` (its model, presets and steps). It
+registers its presets, each a name with config defaults, with `register_presets`:
 
-    @register_model("cgan_t2i", task="text-to-image")
-    def cgan_t2i(**overrides):
-        ...
+    register_presets(CGANText2Image, {
+        "cgan_t2i": ("Conditional GAN, text to image (64x64 shapes)", {}),
+        "cgan_t2i_tiny": ("Tiny cgan_t2i for tests (32x32)", {"image_size": 32, ...}),
+    })
 
-then build it with `zoo.build("cgan_t2i", learning_rate=...)`.
+then `zoo.build("cgan_t2i_tiny", noise_dim=4)` builds it with overrides. Any other
+builder (a function of keyword overrides returning a ready task model) registers
+with the `register_model` decorator.
 """
 
 import dataclasses
@@ -52,6 +55,26 @@ def register_model(name, task, description=""):
         return builder
 
     return decorator
+
+
+def register_presets(task_class, presets):
+    """Register `task_class`'s presets: {name: (description, config defaults)}.
+
+    Each preset builds `task_class(task_class.config_class(defaults + overrides))`,
+    with an optional shared `text_encoder` (ignored by a task that reads no text) and `vocabulary`.
+    """
+    for name, (description, defaults) in presets.items():
+        register_model(name, task=task_class.task_name, description=description)(
+            _preset_builder(task_class, name, defaults))
+
+
+def _preset_builder(task_class, name, defaults):
+    def build(text_encoder=None, vocabulary=None, **overrides):
+        config = task_class.config_class.from_overrides(overrides, **defaults)
+        return task_class(config, vocabulary=vocabulary, text_encoder=text_encoder)
+
+    build.__name__ = name
+    return build
 
 
 def _ensure_models_imported():

@@ -6,10 +6,11 @@ import pytest
 import tensorflow as tf
 
 import zoo
+from zoo.models import family_names
 from zoo.text import TextEncoder
 
 TINY = zoo.list_models(pattern="*_tiny")
-FAMILIES = ["cgan_t2i", "cgan_i2i", "cgan_inpaint", "captioner", "cvae_t2i", "regression_t2i", "shapes_probe"]
+FAMILIES = family_names()
 
 
 def _flat(outputs):
@@ -22,6 +23,8 @@ def _flat(outputs):
 
 def test_every_family_and_its_tiny_variant_is_registered():
     names = zoo.list_models()
+    assert {"cgan_t2i", "cgan_i2i", "cgan_inpaint", "captioner", "cvae_t2i", "regression_t2i", "shapes_probe",
+            "matcher"} <= set(FAMILIES)
     for family in FAMILIES:
         assert family in names and f"{family}_tiny" in names
     assert "cgan_i2i_facades" in names

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 import zoo
-from zoo.models.captioner import Captioner, CaptionerConfig
+from zoo.models.captioner.model import Captioner, CaptionerConfig
 from zoo.text import END_ID, PAD_ID, START_ID
 
 IMAGE_SIZE = 32  # captioner_tiny

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 import zoo
-from zoo.models.cgan_i2i import CGANImage2Image, dropout_mask_shapes
+from zoo.models.cgan_i2i.model import CGANImage2Image, dropout_mask_shapes
 from zoo.registry import get_entry
 
 SIZE = 32

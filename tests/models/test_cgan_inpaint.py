@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 import zoo
-from zoo.models.cgan_inpaint import CGANInpaint
+from zoo.models.cgan_inpaint.model import CGANInpaint
 from zoo.registry import get_entry
 from zoo.text import TextEncoder
 

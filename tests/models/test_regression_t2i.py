@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 import zoo
-from zoo.models.regression_t2i import RegressionText2Image, RegressionText2ImageConfig
+from zoo.models.regression_t2i.model import RegressionText2Image, RegressionText2ImageConfig
 from zoo.text import TextEncoder
 
 CAPTIONS = ["a small red circle in the top left corner", "large blue square right"]

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 import zoo
-from zoo.models.shapes_probe import HEAD_CLASSES, ShapesProbe, ShapesProbeConfig, grid_targets
+from zoo.models.shapes_probe.model import HEAD_CLASSES, ShapesProbe, ShapesProbeConfig, grid_targets
 from zoo.text import TextEncoder
 
 

@@ -8,7 +8,8 @@ import tensorflow as tf
 import zoo
 from zoo.text import PAD_ID
 from zoo.training.steps import get_steps
-from zoo.training.steps.captioner import doubly_stochastic_penalty, masked_cross_entropy
+from zoo.losses import masked_cross_entropy
+from zoo.models.captioner.steps import doubly_stochastic_penalty
 
 BATCH_SIZE = 8
 OVERFIT_STEPS = 150

@@ -15,7 +15,8 @@ import tensorflow as tf
 import zoo
 from tests.training.resettable_step import ResettableStep, assert_runs_agree
 from zoo.training.steps import get_steps
-from zoo.training.steps.cgan_inpaint import caption_flags, masked_l1
+from zoo.losses import masked_l1
+from zoo.models.cgan_inpaint.steps import caption_flags
 
 NUMERIC_KEYS = ("image", "mask", "tokens")
 

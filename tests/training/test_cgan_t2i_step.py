@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 import zoo
-from zoo.training.steps import cgan_t2i as step_module
+from zoo.models.cgan_t2i import steps as step_module
 from zoo.training.steps import get_steps
 from zoo.training.steps.common import apply_together
 

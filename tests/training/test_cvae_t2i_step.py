@@ -8,7 +8,7 @@ import tensorflow as tf
 import zoo
 from tests.training.resettable_step import build_optimizers, numeric_batch
 from zoo.training.steps import get_steps
-from zoo.training.steps.cvae_t2i import HPARAMS, kl_scale, reconstruction_loss, train_step
+from zoo.models.cvae_t2i.steps import HPARAMS, kl_scale, reconstruction_loss, train_step
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,8 @@ import tensorflow as tf
 import zoo
 from tests.training.resettable_step import build_optimizers, numeric_batch
 from zoo.training.steps import get_steps
-from zoo.training.steps.shapes_probe import HPARAMS, masked_cross_entropy, permute_channels, probe_losses, train_step
+from zoo.losses import masked_cross_entropy
+from zoo.models.shapes_probe.steps import HPARAMS, permute_channels, probe_losses, train_step
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.metrics.image_quality import KerasFeatures, to_uint8
-from zoo.models.shapes_probe import ShapesProbe, ShapesProbeConfig
+from zoo.models.shapes_probe.model import ShapesProbe, ShapesProbeConfig
 
 PROBE_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "assets", "shapes_probe")
 CONFIG_FILE = "config.json"

@@ -1,4 +1,7 @@
-"""GAN and latent-variable losses the families' training steps share (in float32).
+"""The losses the families' training steps share, computed in float32.
+
+Adversarial terms (generator/discriminator pairs), the Gaussian KL, masked L1,
+masked sparse cross-entropy and the contrastive (CLIP-style) loss.
 
 Each adversarial loss is a mean over every logit it is given (a PatchGAN's grid as
 well as one logit per image), so that callers may pass fakes of any batch size.
@@ -48,3 +51,34 @@ def gaussian_kl(mean, log_variance):
     mean, log_variance = tf.cast(mean, tf.float32), tf.cast(log_variance, tf.float32)
     per_dimension = 0.5 * (tf.square(mean) + tf.exp(log_variance) - 1.0 - log_variance)
     return tf.reduce_mean(tf.reduce_sum(per_dimension, axis=-1))
+
+
+def masked_l1(predictions, targets, weights):
+    """Mean absolute error over the pixels where `weights` ([B, S, S, 1]) is 1; 0 when there are none."""
+    predictions, targets = tf.cast(predictions, tf.float32), tf.cast(targets, tf.float32)
+    channels = tf.cast(tf.shape(predictions)[-1], tf.float32)
+    total = tf.reduce_sum(tf.abs(predictions - targets) * weights)
+    return total / tf.maximum(tf.reduce_sum(weights) * channels, 1.0)
+
+
+def masked_cross_entropy(targets, logits, mask):
+    """Mean sparse cross-entropy over the positions where `mask` is 1 (0 when there are none).
+
+    Targets at masked positions are never read (they may be -1 or padding).
+    """
+    safe_targets = tf.maximum(targets, 0)
+    losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=safe_targets, logits=tf.cast(logits, tf.float32))
+    mask = tf.cast(mask, tf.float32)
+    return tf.reduce_sum(losses * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
+
+
+def contrastive_loss(logits):
+    """Symmetric InfoNCE (CLIP): each image against all captions and each caption against all images.
+
+    `logits` [B, B] are scaled similarities with the matching pairs on the diagonal.
+    """
+    logits = tf.cast(logits, tf.float32)
+    labels = tf.range(tf.shape(logits)[0])
+    image_to_text = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
+    text_to_image = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, tf.transpose(logits))
+    return 0.5 * (tf.reduce_mean(image_to_text) + tf.reduce_mean(text_to_image))

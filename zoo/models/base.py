@@ -4,10 +4,9 @@ A task is a `keras.Model` subclass (keras-hub style) that holds its networks
 (Keras functional models) as attributes, its config (a dataclass) and its
 vocabulary, and offers a method that does its job on plain inputs.
 
-Example:
-    @register_model("my_family", task="text-to-image")
-    def my_family(**overrides):
-        return MyTask(MyConfig.from_overrides(overrides))
+Example (in `zoo/models/my_family/model.py`):
+    register_presets(MyTask, {"my_family": ("What it is", {}),
+                              "my_family_tiny": ("For tests", {"image_size": 32})})
 """
 
 import dataclasses

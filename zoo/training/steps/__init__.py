@@ -1,6 +1,7 @@
 """One training step per family, behind one small interface the Trainer drives.
 
-A family registers a `FamilySteps`:
+A family registers a `FamilySteps` in its folder's `steps.py` (`zoo/models/<family>/steps.py`,
+imported here on first use):
 - `optimizer_groups(task)`: {group name: list of trainable variables}; the Trainer
   makes one optimizer per group (Adam with the run's learning rate and betas unless
   the family's `optimizer_defaults` say otherwise) and builds it before the first
@@ -23,6 +24,7 @@ Example:
 """
 
 import dataclasses
+import importlib
 from typing import Callable
 
 _STEPS = {}
@@ -48,8 +50,12 @@ def register_steps(steps):
 
 def get_steps(family):
     """The `FamilySteps` of `family` (a task's `family` attribute)."""
-    import zoo.training.steps.all_families  # noqa: F401  (each module registers itself)
-
     if family not in _STEPS:
-        raise ValueError(f"No training steps for family {family!r}; families with steps: {sorted(_STEPS)}.")
+        try:
+            importlib.import_module(f"zoo.models.{family}.steps")  # registers itself
+        except ModuleNotFoundError as error:
+            if error.name not in (f"zoo.models.{family}", f"zoo.models.{family}.steps"):
+                raise
+            raise ValueError(f"No training steps for family {family!r}: there is no zoo/models/{family}/steps.py."
+                             ) from None
     return _STEPS[family]

@@ -8,6 +8,7 @@ looked at about once over a caption, so the decoder does not stare at one spot.
 
 import tensorflow as tf
 
+from zoo.losses import masked_cross_entropy
 from zoo.text import PAD_ID
 from zoo.training.steps import FamilySteps, register_steps
 from zoo.training.steps.common import apply_gradients
@@ -26,12 +27,6 @@ def captioner_optimizer_groups(task):
                 seen.add(id(variable))
                 variables.append(variable)
     return {"captioner": variables}
-
-
-def masked_cross_entropy(targets, logits, mask):
-    """Mean cross-entropy over the real (unpadded) target tokens."""
-    losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=tf.cast(logits, tf.float32))
-    return tf.reduce_sum(losses * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
 
 
 def doubly_stochastic_penalty(attention, mask):

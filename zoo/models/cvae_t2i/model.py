@@ -19,7 +19,7 @@ from keras import ops
 
 from zoo.layers.film_decoder import decoder_channels, film_image_decoder
 from zoo.models.base import SeededTextToImageTask, TaskConfig
-from zoo.registry import register_model
+from zoo.registry import register_presets
 
 
 @dataclasses.dataclass
@@ -136,18 +136,10 @@ class CVAEText2Image(SeededTextToImageTask):
         return self.decoder({"latent": self.latent_from_seeds(seeds), "sentence": sentence})
 
 
-def _builder(defaults):
-    def build(text_encoder=None, vocabulary=None, **overrides):
-        config = CVAEText2ImageConfig.from_overrides(overrides, **defaults)
-        return CVAEText2Image(config, vocabulary=vocabulary, text_encoder=text_encoder)
-
-    return build
-
-
-register_model("cvae_t2i", task="text-to-image", description="Conditional VAE, text to image (64x64 shapes)")(
-    _builder({})
-)
-register_model("cvae_t2i_tiny", task="text-to-image", description="Tiny cvae_t2i for tests (32x32)")(
-    _builder({"image_size": 32, "encoder_channels": 4, "decoder_channels": 4, "max_channels": 16,
-              "latent_dim": 8, "embedding_dim": 8, "text_units": 8})
-)
+register_presets(CVAEText2Image, {
+    "cvae_t2i": ("Conditional VAE, text to image (64x64 shapes)",
+        {}),
+    "cvae_t2i_tiny": ("Tiny cvae_t2i for tests (32x32)",
+        {"image_size": 32, "encoder_channels": 4, "decoder_channels": 4, "max_channels": 16, "latent_dim": 8,
+         "embedding_dim": 8, "text_units": 8}),
+})

@@ -14,7 +14,7 @@ import keras
 
 from zoo.layers.film_decoder import film_image_decoder
 from zoo.models.base import Task, TaskConfig, to_uint8
-from zoo.registry import register_model
+from zoo.registry import register_presets
 
 
 @dataclasses.dataclass
@@ -84,17 +84,9 @@ class RegressionText2Image(Task):
         return to_uint8(self.images_from_tokens(self.tokenize(captions)))
 
 
-def _builder(defaults):
-    def build(text_encoder=None, vocabulary=None, **overrides):
-        config = RegressionText2ImageConfig.from_overrides(overrides, **defaults)
-        return RegressionText2Image(config, vocabulary=vocabulary, text_encoder=text_encoder)
-
-    return build
-
-
-register_model(
-    "regression_t2i", task="text-to-image", description="Pixel-loss regression baseline, text to image (64x64 shapes)"
-)(_builder({}))
-register_model("regression_t2i_tiny", task="text-to-image", description="Tiny regression_t2i for tests (32x32)")(
-    _builder({"image_size": 32, "decoder_channels": 4, "max_channels": 16, "embedding_dim": 8, "text_units": 8})
-)
+register_presets(RegressionText2Image, {
+    "regression_t2i": ("Pixel-loss regression baseline, text to image (64x64 shapes)",
+        {}),
+    "regression_t2i_tiny": ("Tiny regression_t2i for tests (32x32)",
+        {"image_size": 32, "decoder_channels": 4, "max_channels": 16, "embedding_dim": 8, "text_units": 8}),
+})

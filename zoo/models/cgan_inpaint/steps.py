@@ -8,17 +8,10 @@ batch, so its spectral norms take one power iteration per step.
 
 import tensorflow as tf
 
+from zoo.losses import discriminator_term, generator_adversarial, masked_l1
 from zoo.text import PAD_ID
-from zoo.losses import discriminator_term, generator_adversarial
 from zoo.training.steps import FamilySteps, register_steps
 from zoo.training.steps.common import apply_together
-
-
-def masked_l1(predictions, targets, weights):
-    """Mean absolute error over the pixels where `weights` ([B, S, S, 1]) is 1; 0 when there are none."""
-    channels = tf.cast(tf.shape(predictions)[-1], tf.float32)
-    total = tf.reduce_sum(tf.abs(predictions - targets) * weights)
-    return total / tf.maximum(tf.reduce_sum(weights) * channels, 1.0)
 
 
 def caption_flags(batch, seed, text_dropout):

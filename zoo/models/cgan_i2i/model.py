@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from zoo.layers.convolution import patch_discriminator, unet_down_block, unet_up_block
 from zoo.models.base import Task, TaskConfig, check_images, to_uint8
-from zoo.registry import register_model
+from zoo.registry import register_presets
 
 
 @dataclasses.dataclass
@@ -231,25 +231,15 @@ class CGANImage2Image(Task):
         return to_uint8(self.generator({"inputs": encoded, **masks}, training=False))
 
 
-def _builder(defaults):
-    def build(text_encoder=None, vocabulary=None, **overrides):
-        config = CGANImage2ImageConfig.from_overrides(overrides, **defaults)
-        return CGANImage2Image(config, vocabulary=vocabulary, text_encoder=text_encoder)
-
-    return build
-
-
-register_model("cgan_i2i", task="image-to-image", description="pix2pix, shapes label map to image (64x64)")(
-    _builder({})
-)
-register_model("cgan_i2i_tiny", task="image-to-image", description="Tiny cgan_i2i for tests (32x32)")(
-    _builder({"image_size": 32, "generator_channels": 4, "discriminator_channels": 4, "max_channels": 8,
-              "discriminator_layers": 1})
-)
-# pix2pix's facades setup (256x256, 8-level U-Net to 1x1, 70x70 PatchGAN) with a quarter of
-# its channels (64 -> 16 at the first level) and 128 instead of 512 at the deepest levels.
-register_model("cgan_i2i_facades", task="image-to-image",
-               description="pix2pix for facades (256x256 colour label images), channels scaled for CPU")(
-    _builder({"image_size": 256, "input_classes": 0, "input_channels": 3, "generator_channels": 16,
-              "discriminator_channels": 16, "max_channels": 128, "discriminator_layers": 3})
-)
+register_presets(CGANImage2Image, {
+    "cgan_i2i": ("pix2pix, shapes label map to image (64x64)",
+        {}),
+    "cgan_i2i_tiny": ("Tiny cgan_i2i for tests (32x32)",
+        {"image_size": 32, "generator_channels": 4, "discriminator_channels": 4, "max_channels": 8,
+         "discriminator_layers": 1}),
+    # pix2pix's facades setup (256x256, 8-level U-Net to 1x1, 70x70 PatchGAN) with a quarter of
+    # its channels (64 -> 16 at the first level) and 128 instead of 512 at the deepest levels.
+    "cgan_i2i_facades": ("pix2pix for facades (256x256 colour label images), channels scaled for CPU",
+        {"image_size": 256, "input_classes": 0, "input_channels": 3, "generator_channels": 16,
+         "discriminator_channels": 16, "max_channels": 128, "discriminator_layers": 3}),
+})

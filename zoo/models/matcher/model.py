@@ -17,7 +17,7 @@ import tensorflow as tf
 from keras import ops
 
 from zoo.models.base import Task, TaskConfig, check_images
-from zoo.registry import register_model
+from zoo.registry import register_presets
 
 
 @dataclasses.dataclass
@@ -122,16 +122,10 @@ class TextImageMatcher(Task):
         return float(np.mean(np.argmax(scores, axis=1) == np.arange(len(scores))))
 
 
-def _builder(defaults):
-    def build(text_encoder=None, vocabulary=None, **overrides):
-        config = MatcherConfig.from_overrides(overrides, **defaults)
-        return TextImageMatcher(config, vocabulary=vocabulary, text_encoder=text_encoder)
-
-    return build
-
-
-register_model("matcher", task="text-image-matching",
-               description="Contrastive text-image matcher (DAMSM-style); pretrains the text encoder")(_builder({}))
-register_model("matcher_tiny", task="text-image-matching", description="Tiny matcher for tests (32x32)")(
-    _builder({"image_size": 32, "channels": 4, "max_channels": 16, "embedding_size": 16,
-              "embedding_dim": 8, "text_units": 8}))
+register_presets(TextImageMatcher, {
+    "matcher": ("Contrastive text-image matcher (DAMSM-style); pretrains the text encoder",
+        {}),
+    "matcher_tiny": ("Tiny matcher for tests (32x32)",
+        {"image_size": 32, "channels": 4, "max_channels": 16, "embedding_size": 16, "embedding_dim": 8,
+         "text_units": 8}),
+})

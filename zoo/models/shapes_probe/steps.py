@@ -19,7 +19,8 @@ import itertools
 
 import tensorflow as tf
 
-from zoo.models.shapes_probe import ATTRIBUTES, grid_targets
+from zoo.losses import masked_cross_entropy
+from zoo.models.shapes_probe.model import ATTRIBUTES, grid_targets
 from zoo.training.steps import FamilySteps, register_steps
 from zoo.training.steps.common import apply_gradients, split_seed
 
@@ -42,14 +43,6 @@ def permute_channels(images, seed, fraction):
     # selection[b, out, in] = 1 where output channel `out` takes input channel `in`.
     selection = tf.one_hot(tf.gather(tf.constant(CHANNEL_ORDERS), order), 3, dtype=images.dtype)
     return tf.einsum("bhwi,boi->bhwo", images, selection), 1 - tf.cast(shuffled, tf.int32)
-
-
-def masked_cross_entropy(targets, logits, mask):
-    """Mean sparse cross-entropy over the cells where `mask` is 1 (0 when there are none)."""
-    safe_targets = tf.maximum(targets, 0)  # -1 at masked cells; any valid id, then masked out
-    per_cell = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=safe_targets, logits=logits)
-    mask = tf.cast(mask, per_cell.dtype)
-    return tf.reduce_sum(per_cell * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
 
 
 def probe_losses(logits, targets, colour_kept=None):

@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.models.base import Task, TaskConfig, check_images
-from zoo.registry import register_model
+from zoo.registry import register_presets
 
 GRID_SIZE = 3
 # Classes per head, in the spec's orders (shapes.COLOUR_NAMES, SHAPE_NAMES, SIZE_NAMES).
@@ -142,17 +142,9 @@ class ShapesProbe(Task):
         }
 
 
-def _builder(defaults):
-    def build(text_encoder=None, vocabulary=None, **overrides):
-        config = ShapesProbeConfig.from_overrides(overrides, **defaults)
-        return ShapesProbe(config, vocabulary=vocabulary)
-
-    return build
-
-
-register_model(
-    "shapes_probe", task="image-classification", description="Per-cell attribute probe that scores shapes images (64x64)"
-)(_builder({}))
-register_model("shapes_probe_tiny", task="image-classification", description="Tiny shapes_probe for tests (32x32)")(
-    _builder({"image_size": 32, "channels": 4, "max_channels": 8, "cell_units": 16, "colour_units": 4})
-)
+register_presets(ShapesProbe, {
+    "shapes_probe": ("Per-cell attribute probe that scores shapes images (64x64)",
+        {}),
+    "shapes_probe_tiny": ("Tiny shapes_probe for tests (32x32)",
+        {"image_size": 32, "channels": 4, "max_channels": 8, "cell_units": 16, "colour_units": 4}),
+})

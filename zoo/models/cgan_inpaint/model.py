@@ -26,7 +26,7 @@ from keras import ops
 from zoo.layers import FiLM
 from zoo.layers.convolution import GatedConv2D, gated_up_block, spectral_normalization
 from zoo.models.base import Task, TaskConfig, check_images, check_masks, to_uint8
-from zoo.registry import register_model
+from zoo.registry import register_presets
 from zoo.text import PAD_ID, check_captions, python_words
 
 
@@ -307,18 +307,11 @@ class CGANInpaint(Task):
         return to_uint8(self(inputs, training=False))
 
 
-def _builder(defaults):
-    def build(text_encoder=None, vocabulary=None, **overrides):
-        config = CGANInpaintConfig.from_overrides(overrides, **defaults)
-        return CGANInpaint(config, vocabulary=vocabulary, text_encoder=text_encoder)
-
-    return build
-
-
-register_model("cgan_inpaint", task="inpainting",
-               description="Text-guided inpainting, gated convolutions + SN-PatchGAN (64x64 shapes)")(_builder({}))
-register_model("cgan_inpaint_tiny", task="inpainting", description="Tiny cgan_inpaint for tests (32x32)")(
-    _builder({"image_size": 32, "generator_channels": 4, "max_channels": 8, "downsamplings": 2,
-              "dilation_rates": (1, 2), "condition_dim": 8, "discriminator_channels": 4,
-              "discriminator_layers": 3, "embedding_dim": 8, "text_units": 8})
-)
+register_presets(CGANInpaint, {
+    "cgan_inpaint": ("Text-guided inpainting, gated convolutions + SN-PatchGAN (64x64 shapes)",
+        {}),
+    "cgan_inpaint_tiny": ("Tiny cgan_inpaint for tests (32x32)",
+        {"image_size": 32, "generator_channels": 4, "max_channels": 8, "downsamplings": 2,
+         "dilation_rates": (1, 2), "condition_dim": 8, "discriminator_channels": 4, "discriminator_layers": 3,
+         "embedding_dim": 8, "text_units": 8}),
+})

@@ -22,7 +22,7 @@ import tensorflow as tf
 from keras import ops
 
 from zoo.models.base import Task, TaskConfig, check_images
-from zoo.registry import register_model
+from zoo.registry import register_presets
 from zoo.text import END_ID, PAD_ID, START_ID, UNK_ID
 
 # Large negative log-probability for impossible choices; finite so that sums and
@@ -583,18 +583,10 @@ def _write(buffer, axis, position, values):
     return tf.where(at_position, tf.expand_dims(values, axis), buffer)
 
 
-def _builder(defaults):
-    def build(text_encoder=None, vocabulary=None, **overrides):
-        config = CaptionerConfig.from_overrides(overrides, **defaults)
-        return Captioner(config, vocabulary=vocabulary, text_encoder=text_encoder)
-
-    return build
-
-
-register_model("captioner", task="image-to-text", description="Show, Attend and Tell captioner (64x64 shapes)")(
-    _builder({})
-)
-register_model("captioner_tiny", task="image-to-text", description="Tiny captioner for tests (32x32)")(
-    _builder({"image_size": 32, "grid_size": 4, "encoder_channels": 4, "max_channels": 8, "feature_dim": 16,
-              "decoder_units": 16, "attention_units": 16, "embedding_dim": 8, "text_units": 8})
-)
+register_presets(Captioner, {
+    "captioner": ("Show, Attend and Tell captioner (64x64 shapes)",
+        {}),
+    "captioner_tiny": ("Tiny captioner for tests (32x32)",
+        {"image_size": 32, "grid_size": 4, "encoder_channels": 4, "max_channels": 8, "feature_dim": 16,
+         "decoder_units": 16, "attention_units": 16, "embedding_dim": 8, "text_units": 8}),
+})

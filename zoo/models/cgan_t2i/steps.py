@@ -19,10 +19,9 @@ import contextlib
 
 import tensorflow as tf
 
-from zoo.losses import discriminator_term, gaussian_kl, generator_adversarial
+from zoo.losses import contrastive_loss, discriminator_term, gaussian_kl, generator_adversarial
 from zoo.training.steps import FamilySteps, register_steps
 from zoo.training.steps.common import apply_together, mismatched, split_seed
-from zoo.training.steps.matcher import contrastive_loss
 
 HPARAMS = {
     "loss": "hinge",  # or "non_saturating"

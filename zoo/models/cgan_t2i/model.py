@@ -23,9 +23,9 @@ from zoo.layers import ConditioningAugmentation, TileText
 from zoo.layers.film_decoder import decoder_channels, film_image_decoder
 from zoo.layers.convolution import spectral_normalization
 from zoo.models.base import SeededTextToImageTask, TaskConfig
-from zoo.models.cvae_t2i import CVAEText2ImageConfig, build_encoder as build_posterior
-from zoo.models.matcher import MatcherConfig, build_image_encoder, build_text_projection
-from zoo.registry import register_model
+from zoo.models.cvae_t2i.model import CVAEText2ImageConfig, build_encoder as build_posterior
+from zoo.models.matcher.model import MatcherConfig, build_image_encoder, build_text_projection
+from zoo.registry import register_presets
 
 
 @dataclasses.dataclass
@@ -208,18 +208,10 @@ class CGANText2Image(SeededTextToImageTask):
         return self({"tokens": tokens, "noise": noise, "condition_noise": condition_noise})["images"]
 
 
-def _builder(defaults):
-    def build(text_encoder=None, vocabulary=None, **overrides):
-        config = CGANText2ImageConfig.from_overrides(overrides, **defaults)
-        return CGANText2Image(config, vocabulary=vocabulary, text_encoder=text_encoder)
-
-    return build
-
-
-register_model("cgan_t2i", task="text-to-image", description="Conditional GAN, text to image (64x64 shapes)")(
-    _builder({})
-)
-register_model("cgan_t2i_tiny", task="text-to-image", description="Tiny cgan_t2i for tests (32x32)")(
-    _builder({"image_size": 32, "generator_channels": 4, "discriminator_channels": 4, "encoder_channels": 4,
-              "max_channels": 16, "noise_dim": 8, "condition_dim": 8, "embedding_dim": 8, "text_units": 8})
-)
+register_presets(CGANText2Image, {
+    "cgan_t2i": ("Conditional GAN, text to image (64x64 shapes)",
+        {}),
+    "cgan_t2i_tiny": ("Tiny cgan_t2i for tests (32x32)",
+        {"image_size": 32, "generator_channels": 4, "discriminator_channels": 4, "encoder_channels": 4,
+         "max_channels": 16, "noise_dim": 8, "condition_dim": 8, "embedding_dim": 8, "text_units": 8}),
+})

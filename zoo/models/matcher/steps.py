@@ -2,16 +2,9 @@
 
 import tensorflow as tf
 
+from zoo.losses import contrastive_loss
 from zoo.training.steps import FamilySteps, register_steps
 from zoo.training.steps.common import apply_gradients
-
-
-def contrastive_loss(logits):
-    """Cross-entropy of each image against all captions and each caption against all images."""
-    labels = tf.range(tf.shape(logits)[0])
-    image_to_text = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
-    text_to_image = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, tf.transpose(logits))
-    return 0.5 * (tf.reduce_mean(image_to_text) + tf.reduce_mean(text_to_image))
 
 
 def train_step(task, optimizers, batch, seed, hparams):
