@@ -33,7 +33,9 @@ def test_compiled_step_overfits_one_batch():
     task, steps, optimizers, batch = _setup()
     optimizers["generator"].learning_rate.assign(0.0)
     hparams = {**steps.hparams, "mismatch_weight": 0.0}
-    step = tf.function(lambda b, s: steps.train_step(task, optimizers, b, s, hparams), jit_compile=True)
+    # A graph without XLA, as the Trainer runs it on CPU (XLA compiles slowly there; the
+    # eager == compiled test covers XLA).
+    step = tf.function(lambda b, s: steps.train_step(task, optimizers, b, s, hparams))
     first = step(batch, tf.constant([0, 0]))
     for i in range(1, 60):
         last = step(batch, tf.constant([0, i]))
@@ -47,7 +49,9 @@ def test_reconstruction_term_teaches_the_generator_one_batch():
     optimizers["discriminator"].learning_rate.assign(0.0)
     optimizers["generator"].learning_rate.assign(2e-3)
     hparams = {**steps.hparams, "reconstruction_weight": 20.0}
-    step = tf.function(lambda b, s: steps.train_step(task, optimizers, b, s, hparams), jit_compile=True)
+    # A graph without XLA, as the Trainer runs it on CPU (XLA compiles slowly there; the
+    # eager == compiled test covers XLA).
+    step = tf.function(lambda b, s: steps.train_step(task, optimizers, b, s, hparams))
     first = step(batch, tf.constant([0, 0]))
     for i in range(1, 40):
         last = step(batch, tf.constant([0, i]))

@@ -31,7 +31,9 @@ def test_compiled_step_overfits_one_batch(batch):
     optimizers = build_optimizers(task, 1e-2)
     # With both augmentations on: they must compile and still let the probe memorise the batch.
     hparams = {**HPARAMS, "input_noise": 0.02, "colour_permutation": 0.5}
-    step = tf.function(lambda b, s: train_step(task, optimizers, b, s, hparams), jit_compile=True)
+    # A graph without XLA, as the Trainer runs it on CPU (XLA compiles slowly there; the
+    # eager == compiled test covers XLA).
+    step = tf.function(lambda b, s: train_step(task, optimizers, b, s, hparams))
     first = step(batch, tf.constant([0, 0]))
     for index in range(1, 60):
         losses = step(batch, tf.constant([index, 0]))
