@@ -46,9 +46,9 @@ def _models(args):
 
     rows = [("name", "task", "params", "inputs", "outputs")]
     for name in zoo.list_models(pattern=args.pattern, task=args.task):
-        task = zoo.build(name).build_all()
+        task = zoo.build(name)
         inputs = task.example_inputs(1)
-        outputs = task(inputs)
+        outputs = task(inputs)  # builds every network
         rows.append((name, get_entry(name).task, f"{count_params(task):,}", _shapes(inputs), _shapes(outputs)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
