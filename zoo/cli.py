@@ -251,6 +251,7 @@ def _read_image(path, mode):
     from PIL import Image, UnidentifiedImageError
     import numpy as np
 
+    from zoo.errors import error_reason
     from zoo.pretrained import IMAGE_FORMATS
 
     if os.path.isdir(path):
@@ -262,7 +263,7 @@ def _read_image(path, mode):
             return np.asarray(image.convert(mode))
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         # PIL says "cannot identify image file", "image file is truncated", ...: the file is not usable.
-        reason = "empty file" if os.path.getsize(path) == 0 else str(error).splitlines()[0] or type(error).__name__
+        reason = "empty file" if os.path.getsize(path) == 0 else error_reason(error)
         raise ValueError(f"{path!r} is not a readable image ({reason}); give a {IMAGE_FORMATS} file.") from None
 
 

@@ -13,7 +13,6 @@ Example:
 
 import json
 import os
-import re
 import warnings
 from pathlib import Path
 
@@ -273,6 +272,8 @@ def _encoded_image(source, name):
     """(bytes, (height, width)) of an image file or its bytes, decoded once here to name a bad file clearly."""
     import tensorflow as tf
 
+    from zoo.errors import error_reason
+
     if not isinstance(source, bytes):
         name = os.fspath(source)
         if os.path.isdir(source):
@@ -286,8 +287,7 @@ def _encoded_image(source, name):
     try:
         shape = tf.io.decode_image(source, channels=3, expand_animations=False).shape
     except (tf.errors.InvalidArgumentError, tf.errors.OutOfRangeError) as error:
-        # TF's message without its "{{function_node ...}}" prefix and "[Op:DecodeImage]" suffix.
-        reason = re.sub(r"\{\{.*?\}\}|\[Op:\w+\]", "", str(error.message).splitlines()[0]).strip() or "undecodable"
+        reason = error_reason(error)
         raise ValueError(f"{name!r} is not a readable image ({reason}); give {IMAGE_FORMATS} files.") from None
     return source, shape[:2]
 

@@ -18,6 +18,8 @@ import re
 import numpy as np
 import tensorflow as tf
 
+from zoo.errors import error_reason
+
 log = logging.getLogger("zoo.training")
 
 _NUMBERED = re.compile(r"^(.*-(\d+))\.index$")
@@ -62,13 +64,6 @@ def damage(path):
     except (tf.errors.OpError, IndexError, ValueError, OSError) as error:
         return f"{type(error).__name__}: {error_reason(error)}"
     return None
-
-
-def error_reason(error):
-    """The first line of an error's message, without TF's "{{function_node ...}}" and "[Op:...]" decorations."""
-    text = error.message if isinstance(error, tf.errors.OpError) else (getattr(error, "strerror", None) or str(error))
-    first = str(text).strip().splitlines()[0] if str(text).strip() else ""
-    return re.sub(r"\{\{.*?\}\}\s*|\s*\[Op:\w+\]", "", first).strip() or type(error).__name__
 
 
 def newest_intact(checkpoint_dir, purpose="restore", quiet=False):

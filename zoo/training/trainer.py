@@ -32,8 +32,9 @@ import numpy as np
 import tensorflow as tf
 
 import zoo
+from zoo.errors import error_reason
 from zoo.training import distribute
-from zoo.training.checkpoints import (NoIntactCheckpointError, all_finite, checkpoint_paths, error_reason,
+from zoo.training.checkpoints import (NoIntactCheckpointError, all_finite, checkpoint_paths,
                                      newest_intact, restore_newest_intact)
 from zoo.training.config import FIXED_ON_RESUME, TrainConfig
 from zoo.training.steps import get_steps
@@ -124,9 +125,9 @@ class Trainer:
             self.task.tokenizer
         with self.strategy.scope():
             self.task.build_all()
+            self.steps = get_steps(self.task.family)
             if config.init_from and not resume:
                 self._initialise_from(config.init_from)
-            self.steps = get_steps(self.task.family)
             self.hparams = self._hparams()
             self.optimizers = self._make_optimizers()
             self.ema = _EMA(self.steps.ema_networks(self.task), config.ema_decay)
@@ -184,12 +185,12 @@ class Trainer:
         return optimizers
 
     def _initialise_from(self, workdir):
-        """Start from another run's text encoder and, where both have them, its matcher networks."""
+        """Start from another run's networks named by the family's `pretrained_networks` (those it has)."""
         latest = newest_intact(os.path.join(workdir, "checkpoints"), "init_from")
         if latest is None:
             raise FileNotFoundError(f"init_from: no checkpoint in {workdir!r}.")
         shared = {name: network for name, network in self.task.networks().items()
-                  if name in ("text_encoder", "image_encoder", "text_projection")}
+                  if name in self.steps.pretrained_networks}
         # Only these branches of the other run's object graph are read.
         partial = tf.train.Checkpoint(task=tf.train.Checkpoint(**shared))
         partial.restore(latest).expect_partial().assert_existing_objects_matched()

@@ -236,4 +236,6 @@ register_steps(FamilySteps(
     ema_networks=lambda task: [task.generator],
     optimizer_defaults={"learning_rate": 2e-4, "beta_1": 0.0, "beta_2": 0.9},
     dataset_options={"masks": None},
+    # A matcher run pretrains the text encoder and, for the matching loss, the image side too.
+    pretrained_networks=("text_encoder", "image_encoder", "text_projection"),
 ))

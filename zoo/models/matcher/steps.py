@@ -26,4 +26,5 @@ register_steps(FamilySteps(
     optimizer_groups=lambda task: {"matcher": task.trainable_variables},
     optimizer_defaults={"learning_rate": 1e-3, "beta_1": 0.9, "beta_2": 0.999},
     dataset_options={"masks": None},
+    pretrained_networks=("text_encoder", "image_encoder", "text_projection"),
 ))

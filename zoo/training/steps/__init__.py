@@ -17,6 +17,8 @@ imported here on first use):
 - `ema_networks(task)`: the networks whose weights the Trainer averages (EMA) for
   sampling and export (the generator of a GAN); empty for none.
 - `dataset_options`: keyword arguments for `zoo.data.load` (e.g. `masks="mix"`).
+- `pretrained_networks`: the networks a run takes from its `init_from` run (a pretraining
+  stage), those of them the task has; default the shared text encoder.
 
 Example:
     steps = get_steps("cgan_t2i")
@@ -39,6 +41,7 @@ class FamilySteps:
     ema_networks: Callable = lambda task: []
     optimizer_defaults: dict = dataclasses.field(default_factory=dict)
     dataset_options: dict = dataclasses.field(default_factory=dict)
+    pretrained_networks: tuple = ("text_encoder",)
 
 
 def register_steps(steps):
