@@ -20,7 +20,7 @@ from zoo.evaluation import (
     plot_samples,
 )
 from zoo.evaluation.command import model_to_evaluate
-from zoo.evaluation.evaluate import diversity_ratios, mean_pairwise_l1, real_renders
+from zoo.evaluation.evaluate import diversity_ratios, mean_pairwise_l1, real_renders, scenes_read_right
 from zoo.export import export
 from zoo.metrics import attribute_accuracy, read_images, reader_scores
 
@@ -28,7 +28,7 @@ FAMILIES = ("cgan_t2i_tiny", "captioner_tiny", "cgan_inpaint_tiny", "cgan_i2i_ti
 READER_ROWS = ["objects_right", "scenes_right", "reader/colour", "reader/shape", "reader/size", "reader/cell",
                "reader/object_small", "reader/object_large"]
 EXPECTED_ROWS = {
-    "text-to-image": READER_ROWS + ["diversity", "fid_probe", "kid_probe"],
+    "text-to-image": READER_ROWS + ["diversity", "diversity_right", "fid_probe", "kid_probe"],
     "image-to-text": ["bleu_1", "bleu_2", "bleu_3", "bleu_4", "cider_d", "parsed", "objects_right", "scenes_right",
                       "caption/colour", "caption/shape", "caption/size", "caption/cell"],
     "inpainting": [f"{kind}/{key}" for kind in shapes.MASK_KINDS
@@ -87,7 +87,7 @@ def check_in_range(result):
                 assert 0 <= value <= 10, (row.metric, column, value)
             elif name == "ssim":  # an untrained model's images can be anti-correlated with the truth
                 assert -1 <= value <= 1, (row.metric, column, value)
-            elif name == "diversity":  # a ratio to real data's spread: above 1 for noise
+            elif name.startswith("diversity"):  # a ratio to real data's spread: above 1 for noise
                 assert value >= 0, (row.metric, column, value)
             elif name.startswith("object_") and math.isnan(value):  # no object of that size among a few scenes
                 continue
@@ -122,6 +122,8 @@ def test_other_text_to_image_families(name):
     assert result.row("objects_right").target == ">= 0.93"  # the compositional target
     # Real renders of a caption differ as much as other real renders of it do.
     assert 0.8 < result.value("diversity", "real") < 1.25
+    assert result.value("diversity_right", "real") == pytest.approx(result.value("diversity", "real"))
+    assert result.value("diversity_right") <= result.value("diversity")
     if name == "regression_t2i_tiny":  # no noise input: one image per caption, whatever the seed
         assert result.value("diversity") == 0.0
     else:
@@ -138,6 +140,21 @@ def test_diversity_is_mean_pairwise_l1_over_that_of_real_renders():
     truth = shapes.scene("test", 3)["objects"]
     renders = real_renders(truth, 3, 4)
     assert len({r.tobytes() for r in renders}) == 4  # new jitter, background and noise each time
+
+
+def test_diversity_right_counts_only_pairs_of_images_read_right():
+    truth = shapes.scene("test", 3)["objects"]
+    renders = real_renders(truth, 3, 4)
+    assert scenes_read_right(renders, truth) == [True] * 4
+    # Stray marks: varied, but wrong scenes, so they buy no diversity.
+    marked = renders.copy()
+    marked[1:, :6, :6] = [[[255, 255, 255]]], [[[0, 255, 0]]], [[[255, 0, 0]]]
+    right = scenes_read_right(marked, truth)
+    assert right == [True, False, False, False]
+    assert diversity_ratios([marked], [renders], [right]) == [0.0]
+    two_right = [True, True, False, False]
+    expected = np.abs(renders[0].astype(float) - renders[1].astype(float)).mean() / 6 / mean_pairwise_l1(renders)
+    assert diversity_ratios([renders], [renders], [two_right]) == [pytest.approx(expected)]
     assert reader_scores(read_images(renders), [truth] * 4)["scene"] == 1.0  # the same caption
 
 

@@ -47,7 +47,7 @@ from zoo.metrics import (
     psnr,
     ssim,
 )
-from zoo.metrics.shapes_reader import read_images, reader_scores
+from zoo.metrics.shapes_reader import object_verdicts, read_images, reader_scores
 from zoo.models.base import to_uint8
 
 DATASETS = ("shapes",)
@@ -219,7 +219,7 @@ def _evaluate_text_to_image(subject, reader, settings):
     readings = read_images(generated)
     scores = {"model": reader_scores(readings, truth), "real": strict_scores(scenes["image"], truth)}
     rows = _alignment_rows(scores, READER_ROWS)
-    rows.append(_diversity_row(subject, scenes["caption"], truth, scenes["index"], settings))
+    rows += _diversity_rows(subject, scenes["caption"], truth, scenes["index"], settings)
     rows += _distribution_rows(reader, scenes["image"], generated, loaded["image"][count:], settings.seed)
     samples = {"captions": scenes["caption"][:SAMPLE_COUNT], "generated": generated[:SAMPLE_COUNT],
                "real": scenes["image"][:SAMPLE_COUNT], "readings": readings[:SAMPLE_COUNT],
@@ -227,11 +227,16 @@ def _evaluate_text_to_image(subject, reader, settings):
     return ["model", "real"], rows, samples
 
 
-def mean_pairwise_l1(images):
-    """Mean absolute difference (0-255) over all pairs of images [K, S, S, 3]."""
+def mean_pairwise_l1(images, right=None):
+    """Mean absolute difference (0-255) over all pairs of images [K, S, S, 3].
+
+    With `right` (K bools), a pair counts only when both images are right; other pairs count 0.
+    """
     pixels = np.asarray(images, np.float32).reshape(len(images), -1)
+    right = np.ones(len(pixels), bool) if right is None else np.asarray(right, bool)
     pairs = [(a, b) for a in range(len(pixels)) for b in range(a + 1, len(pixels))]
-    return float(np.mean([np.mean(np.abs(pixels[a] - pixels[b])) for a, b in pairs]))
+    return float(np.mean([np.mean(np.abs(pixels[a] - pixels[b])) if right[a] and right[b] else 0.0
+                          for a, b in pairs]))
 
 
 def real_renders(objects, scene_index, count, seed=0, image_size=shapes.REFERENCE_SIZE):
@@ -240,14 +245,26 @@ def real_renders(objects, scene_index, count, seed=0, image_size=shapes.REFERENC
     return np.stack([shapes.render(objects, base + k, image_size) for k in range(count)])
 
 
-def diversity_ratios(generated_by_caption, real_by_caption):
-    """Per caption, the mean pairwise L1 of its generated images over that of its real renders."""
-    return [mean_pairwise_l1(g) / max(mean_pairwise_l1(r), 1e-9)
-            for g, r in zip(generated_by_caption, real_by_caption)]
+def diversity_ratios(generated_by_caption, real_by_caption, right_by_caption=None):
+    """Per caption, the mean pairwise L1 of its generated images over that of its real renders.
+
+    With `right_by_caption` (per caption, a bool per generated image), only pairs of right
+    images count: a model cannot buy diversity with images the reader reads wrong.
+    """
+    right_by_caption = right_by_caption or [None] * len(generated_by_caption)
+    return [mean_pairwise_l1(g, right) / max(mean_pairwise_l1(r), 1e-9)
+            for g, r, right in zip(generated_by_caption, real_by_caption, right_by_caption)]
 
 
-def _diversity_row(subject, captions, truth, indices, settings):
-    """`diversity`: for each of the first captions, how much its images differ over seeds, against real renders.
+def scenes_read_right(images, objects):
+    """Whether the strict reader reads each of `images` as exactly `objects` (one scene's objects)."""
+    verdicts = object_verdicts(read_images(images), [objects] * len(images))
+    return [bool(verdict["scene"]) for verdict in verdicts]
+
+
+def _diversity_rows(subject, captions, truth, indices, settings):
+    """`diversity` and `diversity_right`: for each of the first captions, how much its images differ over
+    seeds, against real renders; `diversity_right` only over pairs of images the strict reader reads right.
 
     The model draws DIVERSITY_SEEDS images of each caption; real data, as many new renders
     of its scene (what a caption leaves free: jitter, colour jitter, background, noise).
@@ -261,10 +278,18 @@ def _diversity_row(subject, captions, truth, indices, settings):
     generated = _in_batches(subject.generate, settings.batch_size, repeated, seeds)
     generated = generated.reshape(count, k, *generated.shape[1:])
     real = [real_renders(truth[n], indices[n], 2 * k, settings.seed, settings.image_size) for n in range(count)]
-    values = {"model": float(np.mean(diversity_ratios(generated, [r[:k] for r in real]))),
-              "real": float(np.mean(diversity_ratios([r[k:] for r in real], [r[:k] for r in real])))}
-    return Row("diversity", values, f"mean pairwise L1 of {k} images of a caption over that of {k} real renders "
-                                    f"of its scene, averaged over {count} captions (0: one image per caption)")
+    reference = [r[:k] for r in real]
+    values = {"model": float(np.mean(diversity_ratios(generated, reference))),
+              "real": float(np.mean(diversity_ratios([r[k:] for r in real], reference)))}
+    right = {"model": [scenes_read_right(generated[n], truth[n]) for n in range(count)],
+             "real": [scenes_read_right(real[n][k:], truth[n]) for n in range(count)]}
+    values_right = {"model": float(np.mean(diversity_ratios(generated, reference, right["model"]))),
+                    "real": float(np.mean(diversity_ratios([r[k:] for r in real], reference, right["real"])))}
+    return [Row("diversity", values, f"mean pairwise L1 of {k} images of a caption over that of {k} real renders "
+                                     f"of its scene, averaged over {count} captions (0: one image per caption)"),
+            Row("diversity_right", values_right, "diversity counting only pairs of images the strict reader "
+                                                 "reads right (other pairs count 0): variety a model cannot buy "
+                                                 "with stray marks")]
 
 
 def _distribution_rows(reader, real_images, generated, other_images, seed):

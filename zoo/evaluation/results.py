@@ -39,7 +39,7 @@ NOTES = {
         "objects_right .. reader/*: the strict reader (zoo.metrics.shapes_reader); real = the real images "
         "of the same scenes (the ceiling)",
         "diversity: pairwise L1 of 8 images per caption over that of 8 real renders; 1 = as varied as real "
-        "data, 0 = one image per caption",
+        "data, 0 = one image per caption; diversity_right counts only pairs of images read right",
         "fid_probe, kid_probe: lower is better; both columns against the real images of other scenes, so "
         "real is the floor; KID is unbiased and scatters around 0 there (it can be slightly negative)",
     ),
