@@ -47,3 +47,17 @@ def shared_data():
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+# The longest files first: with `-n 2 --dist loadfile` each file runs whole on one worker, and a
+# worker that took a several-minute file last would run on alone after the other finished.
+# (`--no-loadscope-reorder` keeps this order; by default xdist orders files by their test count.)
+LONGEST_FILES = ("test_readme_examples.py", "test_notebooks.py", "training/test_trainer.py")
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        path = Path(str(item.path)).as_posix()
+        return next((i for i, name in enumerate(LONGEST_FILES) if path.endswith("tests/" + name)), len(LONGEST_FILES))
+
+    items.sort(key=rank)  # stable: the order within files and among the others is kept
