@@ -190,7 +190,7 @@ def _export(args):
     import zoo
     from zoo.export import export
     from zoo.training.config import TrainConfig
-    from zoo.training.trainer import keeps_ema, load_trained
+    from zoo.training.runs import keeps_ema, load_trained
 
     name = args.export_name or _default_export_name(args)
     _refuse_to_hide_a_pretrained_model(name, args)

@@ -5,7 +5,8 @@ import pytest
 import tensorflow as tf
 
 from zoo.training.config import TrainConfig
-from zoo.training.trainer import Trainer, load_trained
+from zoo.training.runs import load_trained
+from zoo.training.trainer import Trainer
 
 GAN_OVERRIDES = {"conditioning": "direct", "latent_encoder": True, "noise_dim": 8}
 

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from zoo.training.trainer import load_trained
+from zoo.training.runs import load_trained
 
 WORKER_SCRIPT = textwrap.dedent("""
     import sys

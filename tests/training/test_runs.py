@@ -22,7 +22,8 @@ import tensorflow as tf
 from zoo.cli import main
 from zoo.training.checkpoints import NoIntactCheckpointError
 from zoo.training.config import TrainConfig
-from zoo.training.trainer import Trainer, load_trained
+from zoo.training.runs import load_trained
+from zoo.training.trainer import Trainer
 
 TRAIN = ["train", "captioner_tiny", "--batch-size", "8", "--no-xla", "--set", "progress=false"]
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

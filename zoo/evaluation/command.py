@@ -47,7 +47,7 @@ def model_to_evaluate(name, workdir=None, savedmodel=None, raw_weights=False):
 
 def _trained(name, workdir, raw_weights=False):
     from zoo.training.config import TrainConfig
-    from zoo.training.trainer import load_trained
+    from zoo.training.runs import load_trained
 
     config_path = os.path.join(workdir, "config.json")
     if not os.path.exists(config_path):

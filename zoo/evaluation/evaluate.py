@@ -18,6 +18,7 @@ Navier-Stokes (inpainting), a nearest-neighbour captioner (captioning).
 
 Example:
     from zoo.evaluation import evaluate
+    from zoo.training.runs import load_trained
     result = evaluate(load_trained("runs/t2i/gan"), split="test", num_examples=1000)
     print(result.table())
 """

@@ -37,6 +37,8 @@ from zoo.training import distribute
 from zoo.training.checkpoints import (NoIntactCheckpointError, all_finite, checkpoint_paths,
                                      newest_intact, restore_newest_intact)
 from zoo.training.config import FIXED_ON_RESUME, TrainConfig
+from zoo.training.ema import ExponentialMovingAverage
+from zoo.training.runs import load_trained
 from zoo.training.steps import get_steps
 from zoo.training.workdir import WorkdirLock, WorkdirWriteError, atomic_write_text
 
@@ -130,7 +132,7 @@ class Trainer:
                 self._initialise_from(config.init_from)
             self.hparams = self._hparams()
             self.optimizers = self._make_optimizers()
-            self.ema = _EMA(self.steps.ema_networks(self.task), config.ema_decay)
+            self.ema = ExponentialMovingAverage(self.steps.ema_networks(self.task), config.ema_decay)
 
     def _check_workdir(self):
         existing = checkpoint_paths(self.checkpoint_dir)
@@ -430,38 +432,6 @@ class Trainer:
         return self.task
 
 
-class _EMA:
-    """Exponential moving average of some networks' weights, updated inside the compiled step."""
-
-    def __init__(self, networks, decay):
-        self.networks = networks
-        self.decay = decay
-        self.sources = [w for net in networks for w in net.weights]
-        # Replicas hold identical weights, so the first replica's average stands for all.
-        self.averages = [tf.Variable(keras.ops.convert_to_numpy(w), trainable=False, name="ema",
-                                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
-                         for w in self.sources]
-
-    def update(self):
-        for average, source in zip(self.averages, self.sources):
-            average.assign(self.decay * average + (1.0 - self.decay) * tf.cast(source, average.dtype))
-
-    def checkpointable(self):
-        return tf.train.Checkpoint(**{f"v{i}": v for i, v in enumerate(self.averages)})
-
-    def copy_to_networks(self):
-        for average, source in zip(self.averages, self.sources):
-            source.assign(average)
-
-    @contextlib.contextmanager
-    def swapped(self):
-        saved = [keras.ops.convert_to_numpy(w) for w in self.sources]
-        self.copy_to_networks()
-        try:
-            yield
-        finally:
-            for value, source in zip(saved, self.sources):
-                source.assign(value)
 
 
 def _set_aside_damaged_index(checkpoint_dir):
@@ -507,32 +477,3 @@ def copy_layer_weights(source, target):
             raise ValueError(f"Cannot copy layer {name!r} of {source.name!r} into {target.name!r}: "
                              f"weight shapes {shapes[0]} against {shapes[1]}.")
         layer.set_weights(weights)
-
-
-def load_trained(workdir, use_ema=True, return_checkpoint=False):
-    """The task trained in `workdir` (its newest intact checkpoint), with EMA weights where the run kept them.
-
-    A damaged newest checkpoint is skipped with a warning (`checkpoints.newest_intact`).
-    With `return_checkpoint`, returns `(task, checkpoint path)`.
-
-    Example:
-        task = load_trained("runs/t2i/gan")
-        images = task.generate(["a large red circle on the left"], seed=0)
-    """
-    config = TrainConfig.load(os.path.join(workdir, "config.json"))
-    checkpoint_dir = os.path.join(workdir, "checkpoints")
-    if not checkpoint_paths(checkpoint_dir):
-        raise FileNotFoundError(f"No checkpoint in {workdir!r}: has this run trained yet?")
-    task = zoo.build(config.model, **config.model_overrides).build_all()
-    ema = _EMA(get_steps(task.family).ema_networks(task), config.ema_decay)
-    # Optimizer slots and the step counter are not needed to use the model.
-    latest = restore_newest_intact(tf.train.Checkpoint(task=task, ema=ema.checkpointable()), checkpoint_dir,
-                                   f"loading {workdir}", partial=True)
-    if use_ema and keeps_ema(task, config):
-        ema.copy_to_networks()
-    return (task, latest) if return_checkpoint else task
-
-
-def keeps_ema(task, config):
-    """Whether a run of `config` keeps a moving average of some of `task`'s networks (the GANs' generators)."""
-    return config.ema_decay > 0 and bool(get_steps(task.family).ema_networks(task))

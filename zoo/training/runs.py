@@ -1,0 +1,41 @@
+"""A finished or running training run's workdir, read back as a model (for evaluation, export, init_from).
+
+Reads `config.json` and the newest intact checkpoint; imports no Trainer.
+"""
+
+import os
+
+import tensorflow as tf
+
+import zoo
+from zoo.training.checkpoints import checkpoint_paths, restore_newest_intact
+from zoo.training.config import TrainConfig
+from zoo.training.ema import ExponentialMovingAverage
+from zoo.training.steps import get_steps
+
+def load_trained(workdir, use_ema=True, return_checkpoint=False):
+    """The task trained in `workdir` (its newest intact checkpoint), with EMA weights where the run kept them.
+
+    A damaged newest checkpoint is skipped with a warning (`checkpoints.newest_intact`).
+    With `return_checkpoint`, returns `(task, checkpoint path)`.
+
+    Example:
+        task = load_trained("runs/t2i/gan")
+        images = task.generate(["a large red circle on the left"], seed=0)
+    """
+    config = TrainConfig.load(os.path.join(workdir, "config.json"))
+    checkpoint_dir = os.path.join(workdir, "checkpoints")
+    if not checkpoint_paths(checkpoint_dir):
+        raise FileNotFoundError(f"No checkpoint in {workdir!r}: has this run trained yet?")
+    task = zoo.build(config.model, **config.model_overrides).build_all()
+    ema = ExponentialMovingAverage(get_steps(task.family).ema_networks(task), config.ema_decay)
+    # Optimizer slots and the step counter are not needed to use the model.
+    latest = restore_newest_intact(tf.train.Checkpoint(task=task, ema=ema.checkpointable()), checkpoint_dir,
+                                   f"loading {workdir}", partial=True)
+    if use_ema and keeps_ema(task, config):
+        ema.copy_to_networks()
+    return (task, latest) if return_checkpoint else task
+
+def keeps_ema(task, config):
+    """Whether a run of `config` keeps a moving average of some of `task`'s networks (the GANs' generators)."""
+    return config.ema_decay > 0 and bool(get_steps(task.family).ema_networks(task))
