@@ -57,7 +57,7 @@ LONGEST_FILES = ("test_readme_examples.py", "test_notebooks.py", "training/test_
 
 def pytest_collection_modifyitems(items):
     def rank(item):
-        path = Path(str(item.path)).as_posix()
+        path = item.path.as_posix()
         return next((i for i, name in enumerate(LONGEST_FILES) if path.endswith("tests/" + name)), len(LONGEST_FILES))
 
     items.sort(key=rank)  # stable: the order within files and among the others is kept

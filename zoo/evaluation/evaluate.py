@@ -279,13 +279,13 @@ def _diversity_rows(subject, captions, truth, indices, settings):
     generated = _in_batches(subject.generate, settings.batch_size, repeated, seeds)
     generated = generated.reshape(count, k, *generated.shape[1:])
     real = [real_renders(truth[n], indices[n], 2 * k, settings.seed, settings.image_size) for n in range(count)]
-    reference = [r[:k] for r in real]
-    values = {"model": float(np.mean(diversity_ratios(generated, reference))),
-              "real": float(np.mean(diversity_ratios([r[k:] for r in real], reference)))}
-    right = {"model": [scenes_read_right(generated[n], truth[n]) for n in range(count)],
-             "real": [scenes_read_right(real[n][k:], truth[n]) for n in range(count)]}
-    values_right = {"model": float(np.mean(diversity_ratios(generated, reference, right["model"]))),
-                    "real": float(np.mean(diversity_ratios([r[k:] for r in real], reference, right["real"])))}
+    # Each column's images per caption, against the first k real renders.
+    reference, columns = [r[:k] for r in real], {"model": generated, "real": [r[k:] for r in real]}
+    values, values_right = {}, {}
+    for column, images in columns.items():
+        right = [scenes_read_right(images[n], truth[n]) for n in range(count)]
+        values[column] = float(np.mean(diversity_ratios(images, reference)))
+        values_right[column] = float(np.mean(diversity_ratios(images, reference, right)))
     return [Row("diversity", values, f"mean pairwise L1 of {k} images of a caption over that of {k} real renders "
                                      f"of its scene, averaged over {count} captions (0: one image per caption)"),
             Row("diversity_right", values_right, "diversity counting only pairs of images the strict reader "

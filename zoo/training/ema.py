@@ -5,6 +5,7 @@ import contextlib
 import keras
 import tensorflow as tf
 
+
 class ExponentialMovingAverage:
     """Exponential moving average of some networks' weights, updated inside the compiled step.
 

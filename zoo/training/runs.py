@@ -13,6 +13,7 @@ from zoo.training.config import TrainConfig
 from zoo.training.ema import ExponentialMovingAverage
 from zoo.training.steps import get_steps
 
+
 def load_trained(workdir, use_ema=True, return_checkpoint=False):
     """The task trained in `workdir` (its newest intact checkpoint), with EMA weights where the run kept them.
 
@@ -35,6 +36,7 @@ def load_trained(workdir, use_ema=True, return_checkpoint=False):
     if use_ema and keeps_ema(task, config):
         ema.copy_to_networks()
     return (task, latest) if return_checkpoint else task
+
 
 def keeps_ema(task, config):
     """Whether a run of `config` keeps a moving average of some of `task`'s networks (the GANs' generators)."""

@@ -432,8 +432,6 @@ class Trainer:
         return self.task
 
 
-
-
 def _set_aside_damaged_index(checkpoint_dir):
     """A `checkpoint` index that does not parse would stop `CheckpointManager`; renamed, the files remain."""
     index = os.path.join(checkpoint_dir, "checkpoint")

@@ -93,7 +93,7 @@ def _matching_loss(task, images, sentence, hparams):
     image_embedding = task.image_encoder(images, training=False)
     text_embedding = tf.stop_gradient(task.text_projection(sentence, training=False))
     logits = hparams["matching_scale"] * tf.matmul(image_embedding, text_embedding, transpose_b=True)
-    return contrastive_loss(tf.cast(logits, tf.float32))
+    return contrastive_loss(logits)
 
 
 def reconstruction_weight(hparams, generator_steps):
