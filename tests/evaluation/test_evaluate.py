@@ -36,7 +36,7 @@ EXPECTED_ROWS = {
         "objects_right", "object/hidden_colour", "object/hidden_shape", "object/hidden_size"],
     "image-to-image": ["psnr", "ssim", "l1"] + READER_ROWS + ["reader/colour+shape"],
 }
-TARGET_ROWS = {"text-to-image": {"objects_right", "diversity"}, "image-to-text": {"scenes_right"},
+TARGET_ROWS = {"text-to-image": {"objects_right", "diversity_right"}, "image-to-text": {"scenes_right"},
                "inpainting": {"object/hidden_colour", "object/hidden_shape", "stroke/psnr_hole"},
                "image-to-image": {"reader/colour+shape"}}
 

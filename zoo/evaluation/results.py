@@ -22,7 +22,8 @@ import math
 # Alignment targets are read by the strict reader (zoo.metrics.shapes_reader).
 TARGETS = {
     "text-to-image": {"objects_right": {"test": 0.97, "test_compositional": 0.93},
-                      "diversity": {"test": 0.6, "test_compositional": 0.6}},
+                      # On diversity_right: noise, stray marks and ghost blobs make images differ too.
+                      "diversity_right": {"test": 0.6, "test_compositional": 0.6}},
     "image-to-text": {"scenes_right": {"test": 0.98, "test_compositional": 0.85}},
     "inpainting": {
         "object/hidden_colour": {"test": 0.99},
