@@ -56,6 +56,36 @@ def test_generate_is_seeded_and_matches_the_python_model(savedmodels):
     assert not np.array_equal(model.generate(captions[:1], seeds=[1]), model.generate(captions[:1], seeds=[2]))
 
 
+def test_built_and_loaded_models_take_the_same_arguments_and_agree(savedmodels):
+    """One API for zoo.build and zoo.load: each kind's method, called the same way, answers the same."""
+    import inspect
+
+    out, models = savedmodels
+    captions = ["a large red circle on the left", "a large red circle on the left"]
+    built, loaded = models["cgan_t2i_tiny"], zoo.load("cgan_t2i_shapes", path=out)
+    for name in ("generate", "caption", "inpaint", "translate"):
+        shared = list(inspect.signature(getattr(PretrainedModel, name)).parameters)[1:]
+        kind_model = next(m for m in models.values() if hasattr(m, name))
+        assert list(inspect.signature(getattr(kind_model, name)).parameters)[:len(shared)] == shared, name
+    # One int seeds caption i with seed + i, on both: equal captions give different images.
+    images = loaded.generate(captions, seeds=5)
+    np.testing.assert_array_equal(images, loaded.generate(captions, seeds=[5, 6]))
+    np.testing.assert_array_equal(images, built.generate(captions, seeds=5))
+    assert not np.array_equal(images[0], images[1])
+    size = models["cgan_inpaint_tiny"].config.image_size
+    pixels = np.stack([s["image"] for s in _scenes(size)])
+    masks = np.stack([shapes.mask("box", seed, image_size=size) for seed in (0, 1)])
+    with pytest.raises(ValueError, match="'xyzzy'"):
+        models["cgan_inpaint_tiny"].inpaint(pixels, masks, ["xyzzy", ""], strict=True)
+    with pytest.raises(ValueError, match="'xyzzy'"):
+        zoo.load("cgan_inpaint_shapes", path=out).inpaint(pixels, masks, ["xyzzy", ""], strict=True)
+    pixels = np.stack([s["image"] for s in _scenes(models["captioner_tiny"].config.image_size)])
+    built_captions, built_scores = models["captioner_tiny"].caption(pixels, return_scores=True)
+    loaded_captions, loaded_scores = zoo.load("captioner_shapes", path=out).caption(pixels, return_scores=True)
+    assert built_captions == loaded_captions
+    np.testing.assert_allclose(built_scores, loaded_scores, atol=1e-4)
+
+
 def test_caption_from_pixels_and_from_files_agree(savedmodels, tmp_path):
     out, _ = savedmodels
     model = zoo.load("captioner_shapes", path=out)

@@ -282,8 +282,7 @@ def _generate(args):
     import zoo
 
     model = zoo.load(args.model, path=args.savedmodels)
-    images = model.generate(args.captions, seeds=None if args.seed is None else
-                            [args.seed + i for i in range(len(args.captions))], strict=args.strict)
+    images = model.generate(args.captions, seeds=args.seed, strict=args.strict)
     for caption, path in zip(args.captions, _write_images(images, args.out)):
         print(f"{path}: {caption}")
 

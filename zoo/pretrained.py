@@ -18,18 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo.kinds import KIND_METHODS, seeds_per_caption
+
 ENV_VARIABLE = "ZOO_SAVEDMODELS"
 IMAGE_FORMATS = "JPEG, PNG, GIF or BMP"  # what tf.io.decode_image reads, in the signatures too
 METADATA_FILE = os.path.join("assets.extra", "zoo.json")
-
-# The public method of each kind, and what it is called with.
-KIND_METHODS = {
-    "text-to-image": "generate",
-    "image-to-text": "caption",
-    "inpainting": "inpaint",
-    "image-to-image": "translate",
-}
-
 
 def savedmodel_roots(path=None):
     """Folders searched for `<name>/<version>/`, in order: `path`, $ZOO_SAVEDMODELS, the repo's, ./savedmodels."""
@@ -84,8 +77,10 @@ def load(name, path=None, version=None):
     return PretrainedModel(resolve(name, path, version))
 
 
-def kind_of(signatures):
-    """The task kind of a SavedModel, read from its signatures' input names."""
+def kind_of(signatures, metadata=None):
+    """The task kind of a SavedModel: the one its export wrote, else read from its signatures' input names."""
+    if metadata and metadata.get("task") in KIND_METHODS:
+        return metadata["task"]
     inputs = set(signatures["serving_default"].structured_input_signature[1])
     if "seeded" in signatures:
         return "text-to-image"
@@ -101,9 +96,11 @@ def kind_of(signatures):
 class PretrainedModel:
     """An exported zoo model, called from Python with numpy arrays and strings.
 
-    Methods by kind: `generate(captions, seeds=None)` (text to image),
-    `caption(images)` (image to text), `inpaint(images, masks, captions=None)`,
-    `translate(label_maps)` (image to image). All images are uint8 numpy arrays.
+    Its method is its kind's (`zoo.kinds`), with the arguments of the same method of a model
+    from `zoo.build`: `generate(captions, seeds=None, strict=False)` (text to image),
+    `caption(images, return_scores=False)` (image to text), `inpaint(images, masks,
+    captions=None, strict=False)`, `translate(label_maps)` (image to image). Images are
+    uint8 numpy arrays; `caption` also takes image files.
     """
 
     def __init__(self, path):
@@ -115,9 +112,9 @@ class PretrainedModel:
         self.name = os.path.basename(os.path.dirname(os.path.normpath(self.path)))
         self.module = tf.saved_model.load(self.path)
         self.signatures = self.module.signatures
-        self.kind = kind_of(self.signatures)
         metadata_path = os.path.join(self.path, METADATA_FILE)
         self.metadata = json.load(open(metadata_path)) if os.path.exists(metadata_path) else {}
+        self.kind = kind_of(self.signatures, self.metadata)
         self.image_size = self.metadata.get("image_size") or self._input_size()
 
     def __repr__(self):
@@ -166,8 +163,9 @@ class PretrainedModel:
     def generate(self, captions, seeds=None, strict=False):
         """Images for `captions` (a string or a list); the same seed gives the same image.
 
-        `seeds`: None (random), one int for every caption, or one int per caption. A caption
-        with no word the model knows is a warning, or with `strict` an error.
+        `seeds`: None (random), one int (caption i gets `seeds + i`), or one int per caption, as
+        for a model from `zoo.build`. A caption with no word the model knows is a warning, or
+        with `strict` an error.
         """
         import tensorflow as tf
 
@@ -176,7 +174,7 @@ class PretrainedModel:
         self._check_words(captions, strict)
         if seeds is None:
             return self.signatures["serving_default"](captions=tf.constant(captions, tf.string))["images"].numpy()
-        seeds = _seed_list(seeds, len(captions))
+        seeds = seeds_per_caption(seeds, len(captions))
         return self.signatures["seeded"](captions=tf.constant(captions, tf.string), seeds=tf.constant(seeds))["images"].numpy()
 
     def caption(self, images, return_scores=False):
@@ -255,17 +253,6 @@ def _caption_list(captions, allow_empty=False):
     if not allow_empty and not all(c.strip() for c in captions):
         raise ValueError("captions must not be empty strings.")
     return captions
-
-
-def _seed_list(seeds, count):
-    """int64 seeds, one per caption, from one int or a list of `count` ints; clear errors otherwise."""
-    array = np.asarray(seeds)
-    if array.dtype.kind not in "iu" or array.ndim > 1:
-        raise TypeError(f"seeds must be an int or a list of ints, got {seeds!r} ({type(seeds).__name__}"
-                        f"{' of ' + str(array.dtype) if array.ndim else ''}).")
-    if array.ndim == 1 and len(array) != count:
-        raise ValueError(f"Got {len(array)} seeds for {count} captions; give one seed per caption, or one int for all.")
-    return np.broadcast_to(array.astype(np.int64), [count])
 
 
 def _encoded_image(source, name):

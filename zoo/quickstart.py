@@ -225,7 +225,7 @@ def trained_rows(task, steps, captioner=None):
 
     scenes = [shapes.scene("validation", i, image_size=task.config.image_size) for i in range(TRAIN_SAMPLE_SCENES)]
     captions = [s["captions"][0] for s in scenes]
-    images = task.generate(captions, seed=0)  # caption k gets seed k
+    images = task.generate(captions, seeds=0)  # caption k gets seed k
     real = [(s["image"], "real", c, "black") for s, c in zip(scenes, captions)]
     if captioner is None:
         return [("validation scenes", real),

@@ -278,6 +278,6 @@ def test_workdir_gives_ema_or_trained_weights(tmp_path):
     raw, raw_name = model_to_evaluate("cgan_t2i_tiny", workdir=workdir, raw_weights=True)
     assert raw_name == ema_name + " (raw weights)"
     captions = [shapes.scene("test", i)["captions"][0] for i in range(2)]
-    assert np.abs(ema.generate(captions, seed=0).astype(int) - raw.generate(captions, seed=0).astype(int)).max() > 0
+    assert np.abs(ema.generate(captions, seeds=0).astype(int) - raw.generate(captions, seeds=0).astype(int)).max() > 0
     with pytest.raises(ValueError, match="trained 'cgan_t2i_tiny', not 'cvae_t2i_tiny'"):
         model_to_evaluate("cvae_t2i_tiny", workdir=workdir)

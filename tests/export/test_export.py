@@ -45,7 +45,7 @@ def test_text_to_image_signatures_match_the_model(exported):
     _, models, paths = exported
     served = _load(paths["cgan_t2i_tiny"])
     seeded = served.signatures["seeded"](captions=tf.constant(CAPTIONS), seeds=tf.constant([7, 8, 9], tf.int64))
-    np.testing.assert_array_equal(seeded["images"].numpy(), models["cgan_t2i_tiny"].generate(CAPTIONS, seed=7))
+    np.testing.assert_array_equal(seeded["images"].numpy(), models["cgan_t2i_tiny"].generate(CAPTIONS, seeds=7))
     again = served.signatures["seeded"](captions=tf.constant(CAPTIONS), seeds=tf.constant([7, 8, 9], tf.int64))
     np.testing.assert_array_equal(again["images"].numpy(), seeded["images"].numpy())
     random = served.signatures["serving_default"](captions=tf.constant(CAPTIONS))["images"]
@@ -125,7 +125,7 @@ def test_rest_requests_in_both_formats(exported):
     row = json.loads(json.dumps({"signature_name": "seeded",
                                  "instances": [{"captions": c, "seeds": s} for c, s in zip(CAPTIONS, [7, 8, 9])]}))
     column = json.loads(json.dumps({"signature_name": "seeded", "inputs": {"captions": CAPTIONS, "seeds": [7, 8, 9]}}))
-    expected = models["cgan_t2i_tiny"].generate(CAPTIONS, seed=7)
+    expected = models["cgan_t2i_tiny"].generate(CAPTIONS, seeds=7)
     for body in (row, column):
         np.testing.assert_array_equal(served(**_rest_to_tensors(body, served))["images"].numpy(), expected)
     captioner = _load(paths["captioner_tiny"]).signatures["serving_default"]

@@ -45,12 +45,12 @@ def test_noise_moves_the_latent_and_zero_noise_decodes_the_mean(model):
 
 
 def test_generate_is_uint8_and_repeats_with_a_seed(model):
-    first = model.generate(CAPTIONS, seed=3)
+    first = model.generate(CAPTIONS, seeds=3)
     assert first.shape == (2, 32, 32, 3) and first.dtype == np.uint8
-    np.testing.assert_array_equal(first, model.generate(CAPTIONS, seed=3))
-    assert not np.array_equal(first, model.generate(CAPTIONS, seed=4))
+    np.testing.assert_array_equal(first, model.generate(CAPTIONS, seeds=3))
+    assert not np.array_equal(first, model.generate(CAPTIONS, seeds=4))
     # Caption i uses seed + i: one caption's image does not depend on the rest of the batch.
-    np.testing.assert_array_equal(first[1:], model.generate(CAPTIONS[1:], seed=4))
+    np.testing.assert_array_equal(first[1:], model.generate(CAPTIONS[1:], seeds=4))
     assert model.generate("a large green diamond at the bottom").shape == (1, 32, 32, 3)
 
 
@@ -58,14 +58,14 @@ def test_serving_signature_matches_generate(model):
     from zoo.export.serving import TextToImageServing
 
     served = TextToImageServing(model).seeded(tf.constant(CAPTIONS), tf.constant([7, 8], tf.int64))
-    np.testing.assert_array_equal(served["images"].numpy(), model.generate(CAPTIONS, seed=7))
+    np.testing.assert_array_equal(served["images"].numpy(), model.generate(CAPTIONS, seeds=7))
 
 
 @pytest.mark.parametrize("captions", [[], [3], None, [b"bytes caption"]])
 def test_generate_rejects_bad_captions(model, captions):
     # zoo.text.check_captions raises TypeError for non-strings and ValueError for an empty batch.
     with pytest.raises((TypeError, ValueError)):
-        model.generate(captions, seed=0)
+        model.generate(captions, seeds=0)
 
 
 def test_save_and_load_give_identical_outputs(model, tmp_path):
@@ -76,7 +76,7 @@ def test_save_and_load_give_identical_outputs(model, tmp_path):
     inputs = random_inputs(model)
     for key, value in model(inputs).items():
         np.testing.assert_array_equal(value, loaded(inputs)[key])
-    np.testing.assert_array_equal(model.generate(CAPTIONS, seed=1), loaded.generate(CAPTIONS, seed=1))
+    np.testing.assert_array_equal(model.generate(CAPTIONS, seeds=1), loaded.generate(CAPTIONS, seeds=1))
 
 
 def test_config_round_trip(model):

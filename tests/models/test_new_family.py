@@ -21,7 +21,7 @@ import dataclasses
 import keras
 import tensorflow as tf
 
-from zoo.models.base import SeededTextToImageTask, TaskConfig
+from zoo.models.base import TextToImageTask, TaskConfig
 from zoo.registry import register_presets
 
 
@@ -31,7 +31,7 @@ class ToyConfig(TaskConfig):
 
 
 @keras.saving.register_keras_serializable(package="toy")
-class ToyText2Image(SeededTextToImageTask):
+class ToyText2Image(TextToImageTask):
     family = "toy_t2i"
     config_class = ToyConfig
 
@@ -98,7 +98,7 @@ SCRIPT = textwrap.dedent('''
     trainer = Trainer(config.with_overrides(["steps=30"]), resume=True)
     last = trainer.fit()["loss"]
     assert last < 0.8 * first, (first, last)
-    images = trainer.task.generate(["a large red circle on the left"], seed=0)
+    images = trainer.task.generate(["a large red circle on the left"], seeds=0)
     assert images.shape == (1, 32, 32, 3) and images.dtype == np.uint8
     print("trained", int(trainer.step_counter))
 ''')

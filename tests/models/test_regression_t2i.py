@@ -24,9 +24,9 @@ def test_call_shapes_and_ranges(model):
 
 
 def test_generate_is_deterministic_and_ignores_the_seed(model):
-    images = model.generate(CAPTIONS, seed=0)
+    images = model.generate(CAPTIONS, seeds=0)
     assert images.shape == (2, 32, 32, 3) and images.dtype == np.uint8
-    np.testing.assert_array_equal(images, model.generate(CAPTIONS, seed=5))
+    np.testing.assert_array_equal(images, model.generate(CAPTIONS, seeds=5))
     np.testing.assert_array_equal(images, model.generate(CAPTIONS))
     assert model.generate("small green triangle right").shape == (1, 32, 32, 3)
 

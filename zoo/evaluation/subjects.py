@@ -8,8 +8,9 @@ kind, always on uint8 numpy images:
 - image to text: `caption(images)`;
 - inpainting: `inpaint(images, masks, captions)` ("" = no caption);
 - image to image: `translate(label_maps)`.
-A task and its export give the same outputs for the same inputs (the export
-tests check the signatures against the models), so either can be scored.
+These are the kinds' own methods (`zoo.kinds`): a task and its export take the
+same arguments and give the same outputs (the export tests check the signatures
+against the models), so either can be scored.
 
 Example:
     subject = as_subject("savedmodels/cgan_t2i_shapes/1")
@@ -20,14 +21,11 @@ Example:
 import os
 
 import numpy as np
-import tensorflow as tf
 
 from zoo.data.shapes import REFERENCE_SIZE
-from zoo.models.base import Task, to_uint8
+from zoo.kinds import KINDS
+from zoo.models.base import Task
 from zoo.pretrained import PretrainedModel
-
-KINDS = ("text-to-image", "image-to-text", "inpainting", "image-to-image")
-CAPTION_BEAM_SIZE = 3  # what the exported captioner uses
 
 
 class Subject:
@@ -63,11 +61,10 @@ class TaskSubject(Subject):
         self.description = f"{task.family} (Keras task)"
 
     def generate(self, captions, seeds):
-        tokens = self.task.tokenize(list(captions))
-        return to_uint8(self.task.images_from_tokens(tokens, tf.constant(seeds, tf.int64)))
+        return self.task.generate(list(captions), seeds=seeds)
 
     def caption(self, images):
-        return self.task.caption(images, beam_size=CAPTION_BEAM_SIZE)
+        return self.task.caption(images)  # with the beam its export decodes with
 
     def inpaint(self, images, masks, captions):
         if not self.task.uses_text:

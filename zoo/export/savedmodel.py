@@ -17,8 +17,6 @@ import re
 
 import tensorflow as tf
 
-from zoo.export.serving import serving_module
-
 CONFIG_FILE = "models.config"
 SERVING_ROOT = "/models"  # where the TF Serving Docker image expects models (`-v $PWD/savedmodels:/models`)
 
@@ -41,7 +39,7 @@ def export(task, out_dir, name, version=None, metadata=None):
     path = os.path.join(model_dir, str(version))
     if os.path.exists(path):
         raise FileExistsError(f"{path!r} exists; TF Serving versions are immutable, choose another version.")
-    module = serving_module(task)
+    module = task.serving_module()
     tf.saved_model.save(module, path, signatures=module.signatures())
     write_metadata(task, path, metadata)
     write_models_config(out_dir)

@@ -185,19 +185,3 @@ class ImageToImageServing(tf.Module):
 
     def signatures(self):
         return {"serving_default": self.serving_default}
-
-
-SERVING_MODULES = {
-    "text-to-image": TextToImageServing,
-    "image-to-text": ImageToTextServing,
-    "inpainting": InpaintingServing,
-    "image-to-image": ImageToImageServing,
-}
-
-
-def serving_module(task):
-    """The serving module for a task, by its kind (text-to-image, image-to-text, ...)."""
-    if task.task_name not in SERVING_MODULES:
-        raise ValueError(f"No serving module for task kind {task.task_name!r}; "
-                         f"exportable kinds: {sorted(SERVING_MODULES)}.")
-    return SERVING_MODULES[task.task_name](task)

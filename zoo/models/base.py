@@ -15,6 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from zoo.kinds import KINDS, seeds_per_caption
 from zoo.text import (SHAPES_MAX_LENGTH, TextEncoder, Tokenizer, Vocabulary, check_captions, check_known_words,
                       shapes_vocabulary)
 
@@ -74,6 +75,7 @@ class Task(keras.Model):
 
     family = None  # the registry name of the full-size family (e.g. "cgan_t2i")
     task_name = None  # one of zoo.registry.TASKS
+    draws_scenes = False  # True for the kinds whose images the strict reader reads on `shapes`
     config_class = TaskConfig
     uses_text = True
 
@@ -109,13 +111,14 @@ class Task(keras.Model):
             self._tokenizer = Tokenizer(self.vocabulary, self.config.max_length)
         return self._tokenizer
 
-    def tokenize(self, captions):
+    def tokenize(self, captions, strict=False):
         """Token ids [N, max_length] for a str, list of str or string tensor.
 
-        A caption with no word of the vocabulary is a warning: it tokenizes to `[UNK]`s only.
+        A caption with no word of the vocabulary is a warning (with `strict`, an error): it
+        tokenizes to `[UNK]`s only.
         """
         captions = check_captions(captions)
-        check_known_words(captions, set(self.vocabulary.tokens))
+        check_known_words(captions, set(self.vocabulary.tokens), strict=strict)
         return self.tokenizer(tf.constant(captions))
 
     def networks(self):
@@ -143,13 +146,22 @@ class Task(keras.Model):
         # mixed dtypes, so their serving signatures come from zoo.export instead.
         return None
 
+    def sample_panels(self, batch):
+        """TensorBoard panels for a data batch, {name: uint8 images or list of str}; none for this task."""
+        return {}
+
+    def serving_module(self):
+        """The `tf.Module` with this task's serving signatures (`zoo.export`)."""
+        raise ValueError(f"{self.family} is a {self.task_name} model, which has no serving signatures; "
+                         f"exportable kinds: {', '.join(KINDS)}.")
+
     def build_all(self):
         """Build every network by running `call` once on example inputs."""
         self(self.example_inputs(1), training=False)
         return self
 
 
-class SeededTextToImageTask(Task):
+class TextToImageTask(Task):
     """A text-to-image task whose randomness comes from one int64 seed per caption.
 
     Subclasses implement `images_from_tokens(tokens, seeds)` (float images in [-1, 1]);
@@ -157,21 +169,109 @@ class SeededTextToImageTask(Task):
     """
 
     task_name = "text-to-image"
+    draws_scenes = True  # what it draws for a `shapes` batch can be read by the strict reader
 
     def images_from_tokens(self, tokens, seeds):
         raise NotImplementedError
 
-    def generate(self, captions, seed=None):
+    def generate(self, captions, seeds=None, strict=False):
         """Images (uint8 [N, S, S, 3]) for captions (str or list of str).
 
-        Caption i uses seed `seed + i`, the same seeds the exported `seeded` signature
-        takes, so a seed gives the same image here and from TF Serving.
+        `seeds`: None (random), one int (caption i gets `seeds + i`) or one int per caption,
+        as `zoo.load(...).generate` and the exported `seeded` signature take them: a seed gives
+        the same image here and from TF Serving. A caption with no known word is a warning,
+        or with `strict` an error.
         """
-        tokens = self.tokenize(captions)
-        if seed is None:
-            seed = int(np.random.default_rng().integers(2**31))
-        seeds = tf.range(tokens.shape[0], dtype=tf.int64) + int(seed)
-        return to_uint8(self.images_from_tokens(tokens, seeds))
+        tokens = self.tokenize(captions, strict=strict)
+        seeds = seeds_per_caption(seeds, int(tokens.shape[0]))
+        return to_uint8(self.images_from_tokens(tokens, tf.constant(seeds, tf.int64)))
+
+    def outputs_for(self, batch):
+        """Images for a data batch's captions, seeds 0, 1, ... (the same images at every call)."""
+        return self.generate([c.decode() for c in batch["caption"].numpy()], seeds=0)
+
+    def sample_panels(self, batch):
+        captions = [c.decode() for c in batch["caption"].numpy()]
+        return {"generated": self.outputs_for(batch), "captions": captions}
+
+    def serving_module(self):
+        from zoo.export.serving import TextToImageServing
+
+        return TextToImageServing(self)
+
+
+class ImageToTextTask(Task):
+    """An image-to-text task: `caption(images)`; subclasses implement `decode_best(images, beam_size)`."""
+
+    task_name = "image-to-text"
+    draws_scenes = False
+    export_beam_size = 3  # what the exported signatures decode with
+
+    def decode_best(self, images, beam_size):
+        """{"tokens", "scores"} of the best caption of float images [N, S, S, 3] in [-1, 1]."""
+        raise NotImplementedError
+
+    def caption(self, images, return_scores=False, beam_size=None):
+        """Captions (list of str) of images: uint8 0-255 or float in [-1, 1], [N, S, S, 3] or [S, S, 3].
+
+        With `return_scores`, `(captions, scores)`, the score being the mean log-probability
+        per word. `beam_size` (default: the export's, 3; 1 decodes greedily) can be chosen here
+        only: an export decodes with the beam it was exported with.
+        """
+        images = check_images(images, self.config.image_size)
+        result = self.decode_best(images, self.export_beam_size if beam_size is None else beam_size)
+        captions = [text.decode("utf-8") for text in self.tokenizer.detokenize(result["tokens"]).numpy()]
+        return (captions, np.asarray(result["scores"])) if return_scores else captions
+
+    def outputs_for(self, batch):
+        return self.caption(to_uint8(batch["image"]), beam_size=1)
+
+    def sample_panels(self, batch):
+        truth = [c.decode() for c in batch["caption"].numpy()]
+        return {"captions": [f"{p}  |  truth: {t}" for p, t in zip(self.outputs_for(batch), truth)]}
+
+    def serving_module(self):
+        from zoo.export.serving import ImageToTextServing
+
+        return ImageToTextServing(self, beam_size=self.export_beam_size)
+
+
+class InpaintingTask(Task):
+    """An inpainting task: `inpaint(images, masks, captions)`; subclasses implement `complete(inputs)`."""
+
+    task_name = "inpainting"
+    draws_scenes = False
+
+    def outputs_for(self, batch):
+        captions = [c.decode() for c in batch["caption"].numpy()] if "caption" in batch else None
+        return self.inpaint(to_uint8(batch["image"]), batch["mask"].numpy().astype(np.uint8), captions)
+
+    def sample_panels(self, batch):
+        masks = batch["mask"].numpy().astype(np.uint8)
+        return {"masked": to_uint8(batch["image"]) * (1 - masks), "inpainted": self.outputs_for(batch)}
+
+    def serving_module(self):
+        from zoo.export.serving import InpaintingServing
+
+        return InpaintingServing(self)
+
+
+class ImageToImageTask(Task):
+    """An image-to-image task: `translate(label_maps)`."""
+
+    task_name = "image-to-image"
+    draws_scenes = True
+
+    def outputs_for(self, batch):
+        return self.translate(batch["label_map"].numpy())
+
+    def sample_panels(self, batch):
+        return {"translated": self.outputs_for(batch), "real": to_uint8(batch["image"])}
+
+    def serving_module(self):
+        from zoo.export.serving import ImageToImageServing
+
+        return ImageToImageServing(self)
 
 
 # === Input checks shared by the families ===

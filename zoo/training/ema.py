@@ -17,7 +17,7 @@ class ExponentialMovingAverage:
         ema = ExponentialMovingAverage([task.generator], 0.999)
         ema.update()                 # after each optimizer step, inside the compiled step
         with ema.swapped():          # sample or export with the averaged weights
-            images = task.generate(captions, seed=0)
+            images = task.generate(captions, seeds=0)
     """
 
     def __init__(self, networks, decay):

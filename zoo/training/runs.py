@@ -22,7 +22,7 @@ def load_trained(workdir, use_ema=True, return_checkpoint=False):
 
     Example:
         task = load_trained("runs/t2i/gan")
-        images = task.generate(["a large red circle on the left"], seed=0)
+        images = task.generate(["a large red circle on the left"], seeds=0)
     """
     config = TrainConfig.load(os.path.join(workdir, "config.json"))
     checkpoint_dir = os.path.join(workdir, "checkpoints")

@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from zoo.models.base import Task, TaskConfig, check_images
+from zoo.models.base import ImageToTextTask, TaskConfig, check_images
 from zoo.registry import register_presets
 from zoo.text import END_ID, PAD_ID, START_ID, UNK_ID
 
@@ -321,7 +321,7 @@ def build_decoders(config, vocabulary_size, token_embedding):
 
 # === Task ===
 @keras.saving.register_keras_serializable(package="zoo")
-class Captioner(Task):
+class Captioner(ImageToTextTask):
     """Image to text with an attention LSTM (Show, Attend and Tell).
 
     `call({"images", "tokens"})` runs teacher forcing: images float [B, S, S, 3] in
@@ -343,7 +343,6 @@ class Captioner(Task):
     """
 
     family = "captioner"
-    task_name = "image-to-text"
     config_class = CaptionerConfig
 
     def __init__(self, config=None, vocabulary=None, text_encoder=None, **kwargs):
@@ -522,18 +521,8 @@ class Captioner(Task):
             raise ValueError(f"beam_size must be an int in 1..{largest}, got {beam_size!r}.")
         return int(beam_size)
 
-    def _decode_best(self, images, beam_size):
-        beam_size = self._check_beam_size(beam_size)
-        images = check_images(images, self.config.image_size)
-        return self._best_caption_function(beam_size)(images)
-
-    def caption(self, images, beam_size=3):
-        """Captions (list of str) for images: uint8 0-255 or float in [-1, 1], [N, S, S, 3] or [S, S, 3].
-
-        `beam_size=1` decodes greedily.
-        """
-        tokens = self._decode_best(images, beam_size)["tokens"]
-        return [text.decode("utf-8") for text in self.tokenizer.detokenize(tokens).numpy()]
+    def decode_best(self, images, beam_size):
+        return self._best_caption_function(self._check_beam_size(beam_size))(images)
 
     def caption_with_attention(self, images, beam_size=3):
         """The best caption's token ids, score and attention maps, for inspecting what the model looked at.
@@ -543,7 +532,7 @@ class Captioner(Task):
             float32 [N] (mean log-probability per word) and float32 [N, L-1, G, G]
             (the map used to predict token i + 1 at index i; zeros after [END]).
         """
-        result = self._decode_best(images, beam_size)
+        result = self.decode_best(check_images(images, self.config.image_size), beam_size)
         grid = self.config.grid_size
         attention = tf.reshape(result["attention"], [-1, self.config.max_length - 1, grid, grid])
         return result["tokens"].numpy(), result["scores"].numpy(), attention.numpy()

@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.layers.convolution import patch_discriminator, unet_down_block, unet_up_block
-from zoo.models.base import Task, TaskConfig, check_images, to_uint8
+from zoo.models.base import ImageToImageTask, TaskConfig, check_images, to_uint8
 from zoo.registry import register_presets
 
 
@@ -123,7 +123,7 @@ def build_discriminator(config):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class CGANImage2Image(Task):
+class CGANImage2Image(ImageToImageTask):
     """Label map to image with pix2pix: a U-Net generator and a PatchGAN discriminator.
 
     Plain inputs are label maps: with `input_classes > 0`, class indices (uint8
@@ -146,7 +146,6 @@ class CGANImage2Image(Task):
     """
 
     family = "cgan_i2i"
-    task_name = "image-to-image"
     config_class = CGANImage2ImageConfig
     uses_text = False
 
@@ -222,9 +221,13 @@ class CGANImage2Image(Task):
                              f"got values in [{inputs.min()}, {inputs.max()}].")
         return self.encode_inputs(inputs)
 
-    def translate(self, inputs, seed=None):
-        """Images (uint8 [N, S, S, 3]) for label maps; `seed` turns on the paper's test-time dropout."""
-        encoded = self.check_inputs(inputs)
+    def translate(self, label_maps, seed=None):
+        """Images (uint8 [N, S, S, 3]) for label maps (class indices [N, S, S, 1], one [S, S, 1], or
+        one-hot float maps; colour images for a model built with `input_classes=0`).
+
+        `seed` turns on the paper's test-time dropout; an export translates without it.
+        """
+        encoded = self.check_inputs(label_maps)
         batch_size = int(encoded.shape[0])
         seed = None if seed is None else tf.constant([seed, 0], tf.int32)
         masks = self.dropout_masks(batch_size, seed)

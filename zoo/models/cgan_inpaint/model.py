@@ -25,9 +25,9 @@ from keras import ops
 
 from zoo.layers import FiLM
 from zoo.layers.convolution import GatedConv2D, gated_up_block, spectral_normalization
-from zoo.models.base import Task, TaskConfig, check_images, check_masks, to_uint8
+from zoo.models.base import InpaintingTask, TaskConfig, check_images, check_masks, to_uint8
 from zoo.registry import register_presets
-from zoo.text import PAD_ID, check_captions, python_words
+from zoo.text import PAD_ID, check_captions, check_known_words, python_words
 
 
 @dataclasses.dataclass
@@ -186,7 +186,7 @@ def build_discriminator(config):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class CGANInpaint(Task):
+class CGANInpaint(InpaintingTask):
     """Inpainting guided by an optional caption: gated-convolution generator, SN-PatchGAN critic.
 
     `call` takes `images` (float [-1, 1], [B, S, S, 3]), `masks` ([B, S, S, 1],
@@ -208,7 +208,6 @@ class CGANInpaint(Task):
     """
 
     family = "cgan_inpaint"
-    task_name = "inpainting"
     config_class = CGANInpaintConfig
 
     def __init__(self, config=None, vocabulary=None, text_encoder=None, **kwargs):
@@ -264,7 +263,7 @@ class CGANInpaint(Task):
     def call(self, inputs, training=False):
         return self.complete(inputs, training=training)["images"]
 
-    def caption_inputs(self, captions, batch_size):
+    def caption_inputs(self, captions, batch_size, strict=False):
         """(tokens, has_text) for None, a str or a list of str; empty strings mean no caption."""
         if captions is None:
             captions = [""] * batch_size
@@ -279,6 +278,9 @@ class CGANInpaint(Task):
         written = [c for c, present in zip(captions, has_text) if present or not isinstance(c, str)]
         if written:
             check_captions(written)  # a clear TypeError for anything but strings
+        if self.uses_text and any(has_text):
+            check_known_words([c for c, present in zip(captions, has_text) if present], set(self.vocabulary.tokens),
+                              strict=strict)
         if not self.uses_text:
             if any(has_text):
                 raise ValueError("This model was built with use_text=False and cannot use captions; "
@@ -289,19 +291,20 @@ class CGANInpaint(Task):
         has_text = tf.constant(has_text, tf.float32)[:, None]
         return tokens * tf.cast(has_text, tf.int32), has_text
 
-    def inpaint(self, images, masks, captions=None):
+    def inpaint(self, images, masks, captions=None, strict=False):
         """Completed images (uint8 [N, S, S, 3]); known pixels are returned unchanged.
 
         Args:
             images: uint8 [N, S, S, 3] (0-255) or float in [-1, 1]; hole pixels are ignored.
             masks: [N, S, S, 1] with 0/1 or 0/255, 1 (or 255) = hole.
             captions: None (no text), or one str per image, "" for an image without text.
+            strict: a caption with no known word is an error (by default, a warning).
         """
         images = check_images(images, self.config.image_size)
         batch_size = int(images.shape[0])
         masks = check_masks(masks, self.config.image_size, batch_size=batch_size)
         inputs = {"images": images, "masks": masks}
-        tokens, has_text = self.caption_inputs(captions, batch_size)
+        tokens, has_text = self.caption_inputs(captions, batch_size, strict=strict)
         if self.uses_text:
             inputs.update(tokens=tokens, has_text=has_text)
         return to_uint8(self(inputs, training=False))

@@ -22,7 +22,7 @@ import tensorflow as tf
 from zoo.layers import ConditioningAugmentation, TileText
 from zoo.layers.film_decoder import decoder_channels, film_image_decoder
 from zoo.layers.convolution import spectral_normalization
-from zoo.models.base import SeededTextToImageTask, TaskConfig
+from zoo.models.base import TextToImageTask, TaskConfig
 from zoo.models.cvae_t2i.model import CVAEText2ImageConfig, build_encoder as build_posterior
 from zoo.models.matcher.model import MatcherConfig, build_image_encoder, build_text_projection
 from zoo.registry import register_presets
@@ -136,7 +136,7 @@ def build_discriminator(config, text_dim):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class CGANText2Image(SeededTextToImageTask):
+class CGANText2Image(TextToImageTask):
     """Text to image with a conditional GAN.
 
     Args:
@@ -146,7 +146,7 @@ class CGANText2Image(SeededTextToImageTask):
 
     Example:
         model = zoo.build("cgan_t2i_tiny")
-        images = model.generate(["a large red circle on the left"], seed=0)  # uint8 [1, 64, 64, 3]
+        images = model.generate(["a large red circle on the left"], seeds=0)  # uint8 [1, 64, 64, 3]
     """
 
     family = "cgan_t2i"

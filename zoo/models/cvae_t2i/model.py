@@ -18,7 +18,7 @@ import tensorflow as tf
 from keras import ops
 
 from zoo.layers.film_decoder import decoder_channels, film_image_decoder
-from zoo.models.base import SeededTextToImageTask, TaskConfig
+from zoo.models.base import TextToImageTask, TaskConfig
 from zoo.registry import register_presets
 
 
@@ -74,7 +74,7 @@ def build_decoder(config, text_dim):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class CVAEText2Image(SeededTextToImageTask):
+class CVAEText2Image(TextToImageTask):
     """Text to image with a conditional VAE.
 
     `call({"images", "tokens", "noise"})` encodes the images with their captions,
@@ -90,7 +90,7 @@ class CVAEText2Image(SeededTextToImageTask):
 
     Example:
         model = zoo.build("cvae_t2i_tiny")
-        images = model.generate(["a large red circle on the left"], seed=0)  # uint8 [1, 32, 32, 3]
+        images = model.generate(["a large red circle on the left"], seeds=0)  # uint8 [1, 32, 32, 3]
     """
 
     family = "cvae_t2i"

@@ -13,7 +13,7 @@ import dataclasses
 import keras
 
 from zoo.layers.film_decoder import film_image_decoder
-from zoo.models.base import Task, TaskConfig, to_uint8
+from zoo.models.base import TaskConfig, TextToImageTask
 from zoo.registry import register_presets
 
 
@@ -38,7 +38,7 @@ def build_decoder(config, text_dim):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class RegressionText2Image(Task):
+class RegressionText2Image(TextToImageTask):
     """Text to image by regression: a deterministic decoder trained with a pixel loss.
 
     `call({"tokens"})` returns `{"images": [B, S, S, 3] in [-1, 1]}`.
@@ -54,7 +54,6 @@ class RegressionText2Image(Task):
     """
 
     family = "regression_t2i"
-    task_name = "text-to-image"
     config_class = RegressionText2ImageConfig
 
     def __init__(self, config=None, vocabulary=None, text_encoder=None, **kwargs):
@@ -72,16 +71,9 @@ class RegressionText2Image(Task):
         return {"images": self.decoder(sentence, training=training)}
 
     def images_from_tokens(self, tokens, seeds=None):
-        """Float images in [-1, 1] for token ids [N, L]; `seeds` (serving passes them) are ignored."""
+        """Float images in [-1, 1] for token ids [N, L]. The model is deterministic: `seeds` (which
+        `generate` and serving pass, as to every text-to-image model) are ignored."""
         return self({"tokens": tokens})["images"]
-
-    def generate(self, captions, seed=None):
-        """Images (uint8 [N, S, S, 3]) for captions (str or list of str).
-
-        The model is deterministic: `seed` is accepted so that every text-to-image
-        model is called the same way, and ignored.
-        """
-        return to_uint8(self.images_from_tokens(self.tokenize(captions)))
 
 
 register_presets(RegressionText2Image, {
