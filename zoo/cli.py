@@ -188,54 +188,18 @@ def _print_stages(args, stages):
 
 def _export(args):
     import zoo
-    from zoo.export import export
-    from zoo.training.config import TrainConfig
-    from zoo.training.runs import keeps_ema, load_trained
+    from zoo.export import export, export_run
+    from zoo.export.savedmodel import refuse_to_hide_a_pretrained_model
 
-    name = args.export_name or _default_export_name(args)
-    _refuse_to_hide_a_pretrained_model(name, args)
-    metadata = {}
     if args.workdir:
-        task, checkpoint = load_trained(args.workdir, use_ema=not args.raw_weights, return_checkpoint=True)
-        config = TrainConfig.load(os.path.join(args.workdir, "config.json"))
-        # No absolute path of this machine: paths relative to the run's workdir.
-        metadata = {"trained_steps": int(checkpoint.rsplit("-", 1)[-1]), "training": config.portable_dict(),
-                    "weights": "ema" if keeps_ema(task, config) and not args.raw_weights else "raw"}
+        path = export_run(args.workdir, args.out, name=args.export_name, version=args.version,
+                          raw_weights=args.raw_weights, replace_pretrained=args.replace_pretrained)
     else:
-        task = zoo.build(args.name).build_all()
-    path = export(task, args.out, name, version=args.version, metadata=metadata)
+        name = args.export_name or args.name
+        if not args.replace_pretrained:
+            refuse_to_hide_a_pretrained_model(name)
+        path = export(zoo.build(args.name).build_all(), args.out, name, version=args.version)
     print(f"exported {path}")
-
-
-def _default_export_name(args):
-    """A run's own name, `<model>_<workdir folder>` (runs/t2i/gan: cgan_t2i_gan), never a pretrained model's."""
-    import re
-
-    from zoo.training.config import TrainConfig
-
-    if not args.workdir:
-        return args.name
-    config = TrainConfig.load(os.path.join(args.workdir, "config.json"))
-    run = re.sub(r"[^A-Za-z0-9_.-]+", "_", os.path.basename(os.path.abspath(args.workdir))).strip("_.-")
-    return f"{config.model}_{run}" if run else config.model
-
-
-def _refuse_to_hide_a_pretrained_model(name, args):
-    """An export named like a pretrained model would shadow it (`zoo.load` and TF Serving take the newest
-    version; `zoo quickstart` then shows an untrained or half-trained model): only with --replace-pretrained."""
-    from zoo.pretrained import resolve
-    from zoo.training.recipes import list_recipes
-
-    if args.replace_pretrained or name not in list_recipes():
-        return
-    try:
-        pretrained = resolve(name)
-    except FileNotFoundError:
-        return  # not there: the export gives it (quickstart's "missing models" commands)
-    raise FileExistsError(
-        f"{name!r} is a pretrained model ({pretrained}); exporting yours under the same name would make zoo.load, "
-        f"zoo quickstart and TF Serving load one in place of the other. Give your export its own name with "
-        f"--name NAME (default: <model>_<workdir folder>), or add --replace-pretrained to replace it on purpose.")
 
 
 def _evaluate(args):

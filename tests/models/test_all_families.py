@@ -59,6 +59,26 @@ def test_config_and_weights_round_trip(name, tmp_path):
         np.testing.assert_allclose(value, expected[key], atol=1e-6, err_msg=key)
 
 
+def test_an_injected_encoder_of_other_sizes_round_trips(tmp_path):
+    """get_config holds the text encoder itself: a 16-unit one in an 8-unit preset survives
+    from_config and keras.saving (it used to be rebuilt from the preset, and set_weights failed)."""
+    reference = zoo.build("cgan_t2i_tiny")
+    encoder = TextEncoder(vocabulary_size=len(reference.vocabulary), max_length=reference.config.max_length,
+                          embedding_dim=12, units=16, name="text_encoder")
+    model = zoo.build("cgan_t2i_tiny", text_encoder=encoder).build_all()
+    assert model.config.text_units != 16
+    inputs = model.example_inputs(2)
+    expected = _flat(model(inputs))
+    clone = type(model).from_config(model.get_config()).build_all()
+    assert clone.text_encoder.units == 16 and clone.text_encoder.embedding_dim == 12
+    clone.set_weights(model.get_weights())
+    path = str(tmp_path / "injected.keras")
+    model.save(path)
+    for restored in (clone, keras.saving.load_model(path)):
+        for key, value in _flat(restored(inputs)).items():
+            np.testing.assert_allclose(value, expected[key], atol=1e-6, err_msg=key)
+
+
 @pytest.mark.parametrize("name", [n for n in TINY if zoo.build(n).uses_text])
 def test_models_built_with_one_encoder_share_it(name):
     reference = zoo.build(name)

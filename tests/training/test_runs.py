@@ -16,10 +16,14 @@ import sys
 import textwrap
 import time
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
+from zoo import load as zoo_load
 from zoo.cli import main
+from zoo.export import export_run
+from zoo.data import shapes
 from zoo.training.checkpoints import NoIntactCheckpointError
 from zoo.training.config import TrainConfig
 from zoo.training.runs import load_trained
@@ -67,6 +71,19 @@ def test_resume_uses_the_workdir_it_is_given_even_moved_and_relative(tmp_path, c
     text = (tmp_path / "B" / "config.json").read_text()
     assert str(tmp_path) not in text and '"workdir"' not in text
     assert TrainConfig.load("../B/config.json").workdir == "../B"
+    # export_run exports a run from Python, without the CLI: the step its checkpoint was saved at
+    # (a copied run's file names would say the same; the checkpoint's own counter is what is read).
+    os.rename("../B/checkpoints/ckpt-3.index", "../B/checkpoints/ckpt-30.index")
+    for data in glob.glob("../B/checkpoints/ckpt-3.data-*"):
+        os.rename(data, data.replace("ckpt-3.", "ckpt-30."))
+    (tmp_path / "B" / "checkpoints" / "checkpoint").write_text('model_checkpoint_path: "ckpt-30"\n')
+    path = export_run("../B", "exports")
+    assert path == os.path.join("exports", "captioner_tiny_B", "1")
+    metadata = json.load(open(os.path.join(path, "assets.extra", "zoo.json")))
+    assert metadata["trained_steps"] == 3 and metadata["weights"] == "raw" and metadata["family"] == "captioner"
+    task = load_trained("../B")
+    images = np.stack([shapes.scene("test", i, image_size=task.config.image_size)["image"] for i in range(2)])
+    assert zoo_load(path).caption(images) == task.caption(images)
 
 
 def test_config_json_keeps_paths_relative_to_the_workdir(tmp_path):

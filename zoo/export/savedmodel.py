@@ -6,7 +6,8 @@
       cgan_t2i_shapes/1/variables/...
 
 Example:
-    path = export(task, "savedmodels", name="cgan_t2i_shapes")
+    path = export_run("runs/t2i/gan", "savedmodels")            # savedmodels/cgan_t2i_gan/1
+    path = export(task, "savedmodels", name="my_t2i")           # a task in memory
     reloaded = tf.saved_model.load(path)
     reloaded.signatures["seeded"](captions=tf.constant(["a red circle"]), seeds=tf.constant([1], tf.int64))
 """
@@ -44,6 +45,54 @@ def export(task, out_dir, name, version=None, metadata=None):
     write_metadata(task, path, metadata)
     write_models_config(out_dir)
     return path
+
+
+def export_run(workdir, out_dir, name=None, version=None, raw_weights=False, replace_pretrained=False):
+    """Export the run trained in `workdir` to `out_dir/name/version/`; returns the path.
+
+    The weights are those of its newest intact checkpoint, their moving average where the run kept
+    one (unless `raw_weights`). `zoo.json` records the step that checkpoint was saved at, the run's
+    training config (paths relative to the workdir) and which weights it holds. `name` defaults to
+    `<model>_<workdir folder>` (runs/t2i/gan: cgan_t2i_gan); a pretrained model's name is refused
+    unless `replace_pretrained`, since the new version would replace the shipped one wherever it is
+    loaded.
+    """
+    from zoo.training.config import TrainConfig
+    from zoo.training.runs import keeps_ema, load_trained
+
+    config = TrainConfig.load(os.path.join(workdir, "config.json"))
+    name = name or default_export_name(workdir, config.model)
+    if not replace_pretrained:
+        refuse_to_hide_a_pretrained_model(name)
+    task, checkpoint = load_trained(workdir, use_ema=not raw_weights, return_checkpoint=True)
+    metadata = {"trained_steps": int(tf.train.load_variable(checkpoint, "step/.ATTRIBUTES/VARIABLE_VALUE")),
+                "training": config.portable_dict(),
+                "weights": "ema" if keeps_ema(task, config) and not raw_weights else "raw"}
+    return export(task, out_dir, name, version=version, metadata=metadata)
+
+
+def default_export_name(workdir, model):
+    """A run's own export name, `<model>_<workdir folder>`, never a pretrained model's by default."""
+    run = re.sub(r"[^A-Za-z0-9_.-]+", "_", os.path.basename(os.path.abspath(workdir))).strip("_.-")
+    return f"{model}_{run}" if run else model
+
+
+def refuse_to_hide_a_pretrained_model(name):
+    """A FileExistsError for an export named like a shipped pretrained model: it would shadow it (`zoo.load`
+    and TF Serving take the newest version; `zoo quickstart` would show an untrained or half-trained model)."""
+    from zoo.pretrained import resolve
+    from zoo.training.recipes import list_recipes
+
+    if name not in list_recipes():
+        return
+    try:
+        pretrained = resolve(name)
+    except FileNotFoundError:
+        return  # not there: the export gives it (quickstart's "missing models" commands)
+    raise FileExistsError(
+        f"{name!r} is a pretrained model ({pretrained}); exporting yours under the same name would make zoo.load, "
+        f"zoo quickstart and TF Serving load one in place of the other. Give your export its own name with "
+        f"--name NAME (default: <model>_<workdir folder>), or add --replace-pretrained to replace it on purpose.")
 
 
 def write_metadata(task, path, extra=None):

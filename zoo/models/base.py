@@ -130,11 +130,19 @@ class Task(keras.Model):
         raise NotImplementedError
 
     def get_config(self):
-        return {"config": self.config.to_dict(), "vocabulary": self.vocabulary.get_config()["words"]}
+        config = {"config": self.config.to_dict(), "vocabulary": self.vocabulary.get_config()["words"]}
+        if self.uses_text:
+            # The encoder may have been injected with sizes of its own (a shared or pretrained one).
+            config["text_encoder"] = keras.layers.serialize(self.text_encoder)
+        return config
 
     @classmethod
     def from_config(cls, config):
-        return cls(config=cls.config_class(**config["config"]), vocabulary=Vocabulary(config["vocabulary"]))
+        encoder = config.get("text_encoder")
+        if isinstance(encoder, dict):
+            encoder = keras.layers.deserialize(encoder)
+        return cls(config=cls.config_class(**config["config"]), vocabulary=Vocabulary(config["vocabulary"]),
+                   text_encoder=encoder)
 
     def build_from_config(self, config):
         # Every network is built (variables created) in __init__; nothing is left to build.
