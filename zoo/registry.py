@@ -18,14 +18,11 @@ import difflib
 import fnmatch
 from typing import Callable
 
-TASKS = (
-    "text-to-image",
-    "image-to-text",
-    "image-to-image",
-    "inpainting",
-    "image-classification",
-    "text-image-matching",
-)
+from zoo.kinds import KINDS
+
+# The four kinds with a public method and serving signatures, and two helper tasks (the probe
+# behind FID/KID, and the matcher that pretrains text encoders) that have neither.
+TASKS = KINDS + ("image-classification", "text-image-matching")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -35,6 +35,9 @@ class L2Normalize(keras.layers.Layer):
     def call(self, x):
         return x / ops.sqrt(ops.sum(ops.square(x), axis=-1, keepdims=True) + 1e-12)
 
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
 
 def build_image_encoder(config):
     """images [B, S, S, 3] in [-1, 1] -> unit embeddings [B, E]."""
