@@ -48,9 +48,9 @@ def child(family, batch_size, steps, xla):
                          batch_size=batch_size, progress=False, xla=xla)
     trainer = Trainer(config)
     batch = next(iter(trainer.dataset()))
-    step = trainer._step_function()
+    step = trainer.step_function()
     for i in range(steps):
-        {k: float(v) for k, v in step(batch, trainer._seed(i)).items()}
+        {k: float(v) for k, v in step(batch, trainer.step_seed(i)).items()}
     gpu_peak = None
     if tf.config.list_physical_devices("GPU"):
         gpu_peak = tf.config.experimental.get_memory_info("GPU:0")["peak"]

@@ -33,13 +33,13 @@ def main():
     overrides = {"image_size": args.image_size} if args.image_size else {}
     trainer = Trainer(TrainConfig(model=args.model, workdir=tempfile.mkdtemp(), batch_size=args.batch_size,
                                   model_overrides=overrides, progress=False, xla=False))
-    step = trainer._step_function()
+    step = trainer.step_function()
     data = iter(trainer.dataset())
     batches = [next(data) for _ in range(4)]  # in memory: the input pipeline is not what is timed
     times = []
     for index in range(args.steps + 1):
         start = time.perf_counter()
-        float(next(iter(step(batches[index % 4], trainer._seed(index)).values())))
+        float(next(iter(step(batches[index % 4], trainer.step_seed(index)).values())))
         times.append(time.perf_counter() - start)
     print(f"{args.model} remapper {args.remapper}, batch {args.batch_size}: first call {times[0]:.1f} s, "
           f"step median {1000 * statistics.median(times[1:]):.1f} ms, min {1000 * min(times[1:]):.1f} ms")

@@ -6,7 +6,7 @@ For each family (the full, `shapes`-sized model at --batch-size) one Trainer is 
 a few batches of `zoo.data.load("shapes")` are materialised in memory, so input is not
 what is measured. These variants then train the same networks on the same batches:
 
-- `trainer`: the Trainer's own step (`Trainer._step_function()`, compiled as its config's
+- `trainer`: the Trainer's own step (`Trainer.step_function()`, compiled as its config's
   `xla` says: "auto" is XLA on a GPU or TPU and a plain `tf.function` on CPU), called as
   `Trainer.fit` calls it (losses read back as floats).
 - `xla`: the same step with `tf.function(jit_compile=True)`.
@@ -133,7 +133,7 @@ class FamilyBench:
         iterator = iter(self.trainer.dataset())
         self.batches = [next(iterator) for _ in range(batches)]
         self.step = 0
-        trainer_step = self.trainer._step_function()
+        trainer_step = self.trainer.step_function()
         python_step = trainer_step.python_function
         self.functions = {
             "trainer": trainer_step,
@@ -146,7 +146,7 @@ class FamilyBench:
 
     def _next(self):
         batch = self.batches[self.step % len(self.batches)]
-        seed = self.trainer._seed(self.step)
+        seed = self.trainer.step_seed(self.step)
         self.step += 1
         return batch, seed
 

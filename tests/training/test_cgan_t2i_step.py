@@ -39,7 +39,8 @@ def test_compiled_step_overfits_one_batch():
     first = step(batch, tf.constant([0, 0]))
     for i in range(1, 60):
         last = step(batch, tf.constant([0, i]))
-    assert float(last["d_loss"]) < float(first["d_loss"]) / 4, (float(first["d_loss"]), float(last["d_loss"]))
+    assert float(last["discriminator_loss"]) < float(first["discriminator_loss"]) / 4, (
+        float(first["discriminator_loss"]), float(last["discriminator_loss"]))
     assert float(last["applied"]) == 1.0
 
 

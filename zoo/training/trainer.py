@@ -237,7 +237,9 @@ class Trainer:
         return dataset.map(lambda batch: {k: v for k, v in batch.items() if k in _STEP_KEYS})
 
     # === The compiled step ===
-    def _step_function(self):
+    def step_function(self):
+        """The compiled training step `step(batch, seed) -> losses` (the family's step, then the EMA),
+        run on every replica; XLA-compiled where the config says so. `fit` calls it; benchmarks time it."""
         task, optimizers, hparams, train_step, ema = self.task, self.optimizers, self.hparams, self.steps.train_step, self.ema
 
         replicas = self.strategy.num_replicas_in_sync
@@ -257,7 +259,8 @@ class Trainer:
 
         return tf.function(step, jit_compile=self.xla, reduce_retracing=True)
 
-    def _seed(self, step):
+    def step_seed(self, step):
+        """The step's seed: the run's seed and the step number (the same noise when a run resumes)."""
         return tf.constant([self.config.seed, step], tf.int32)
 
     # === The loop ===
@@ -293,7 +296,7 @@ class Trainer:
             return {}
         dataset = self.strategy.experimental_distribute_dataset(
             self.dataset(skip_examples=start * self.config.batch_size))
-        step_fn = self._step_function()
+        step_fn = self.step_function()
         writer = tf.summary.create_file_writer(os.path.join(self.config.workdir, "summaries")) \
             if self.is_chief else tf.summary.create_noop_writer()
         progress = keras.utils.Progbar(self.config.steps, stateful_metrics=["examples/s"], verbose=1 if self.config.progress else 0)
@@ -305,7 +308,7 @@ class Trainer:
                 step = int(self.step_counter)
                 if step >= self.config.steps or self._stop_requested:
                     break
-                losses = {k: float(v) for k, v in step_fn(batch, self._seed(step)).items()}
+                losses = {k: float(v) for k, v in step_fn(batch, self.step_seed(step)).items()}
                 self._check_finite(losses, step)
                 self.step_counter.assign_add(1)
                 window_steps += 1

@@ -211,8 +211,9 @@ def train_step(task, optimizers, batch, seed, hparams):
     if bicycle:
         updates.append((optimizers["encoder"], e_tape, e_loss, task.encoder.trainable_variables))
     applied = apply_together(updates)
-    return {"d_loss": d_loss, "d_real": real_loss, "d_fake": fake_loss, "d_penalty": penalty,
-            "g_loss": g_loss, "g_adversarial": adversarial, "kl": kl, "matching": matching,
+    # The keys of every GAN step: generator_loss and discriminator_loss, then their parts.
+    return {"discriminator_loss": d_loss, "d_real": real_loss, "d_fake": fake_loss, "d_penalty": penalty,
+            "generator_loss": g_loss, "g_adversarial": adversarial, "kl": kl, "matching": matching,
             "reconstruction": reconstruction, "reconstruction_weight": l1_weight, "mode_seeking": mode_seeking,
             "encoded_reconstruction": encoded_reconstruction, "latent_kl": latent_kl,
             "latent_regression": latent_regression,
