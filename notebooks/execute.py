@@ -18,12 +18,14 @@ from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent
-# TensorFlow's C++ log lines (I/W/E + date, and absl's preamble) that the kernel's stderr
-# picks up: start-up notices and grappler's remapper messages, not the tutorial's output.
+# TensorFlow's C++ log lines (I/W/E + date, absl's preamble, and the second line of the CPU
+# feature notice) that the kernel's stderr picks up: start-up notices and grappler's remapper
+# messages, not the tutorial's output.
 # Also TensorFlow's Python INFO logs ("Assets written to: <a temporary folder>"), which would
 # put this machine's paths into the committed outputs.
 CPP_LOG_LINE = re.compile(
-    r"^([IWEF]\d{4} \d\d:\d\d:\d+\.\d+ |WARNING: All log messages before absl::InitializeLog|INFO:tensorflow:)")
+    r"^([IWEF]\d{4} \d\d:\d\d:\d+\.\d+ |WARNING: All log messages before absl::InitializeLog|INFO:tensorflow:"
+    r"|To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags)")
 
 
 def _carriage_returns(text):
