@@ -101,3 +101,17 @@ def test_spectral_norm_keeps_float32_kernels_exact_under_mixed_precision(model):
         assert wrapper.kernel.dtype == "float32" and wrapper.layer.compute_dtype == "bfloat16"
         rounded = tf.cast(tf.cast(kernel, tf.bfloat16), tf.float32).numpy()
         assert not np.array_equal(kernel, rounded), f"{wrapper.name}'s kernel was rounded to bfloat16"
+
+
+@pytest.mark.parametrize("name", zoo.list_models(pattern="*_tiny"))
+def test_every_tiny_model_runs_under_mixed_bfloat16(name):
+    """A forward pass in bfloat16 compute: `cvae_t2i` used to fail here, mixing its float32
+    posterior heads with bfloat16 noise ("cannot compute Mul ... is a bfloat16 tensor")."""
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = zoo.build(name).build_all()
+        outputs = model(model.example_inputs(2))
+        for value in tf.nest.flatten(outputs):
+            assert np.all(np.isfinite(np.asarray(tf.cast(value, tf.float32)))), name
+    finally:
+        keras.mixed_precision.set_global_policy("float32")

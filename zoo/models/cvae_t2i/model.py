@@ -118,7 +118,8 @@ class CVAEText2Image(TextToImageTask):
         posterior = self.encoder({"images": inputs["images"], "sentence": sentence}, training=training)
         # Clipped so that exp() cannot overflow early in training.
         mean, log_variance = posterior["mean"], ops.clip(posterior["log_variance"], -10.0, 10.0)
-        latent = mean + ops.exp(0.5 * log_variance) * inputs["noise"]
+        # The posterior heads are float32 under mixed precision; the noise comes in the compute dtype.
+        latent = mean + ops.exp(0.5 * log_variance) * ops.cast(inputs["noise"], mean.dtype)
         reconstruction = self.decoder({"latent": latent, "sentence": sentence}, training=training)
         return {"reconstruction": reconstruction, "mean": mean, "log_variance": log_variance}
 
