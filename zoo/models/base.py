@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from zoo.kinds import KINDS, seeds_per_caption
 from zoo.text import (SHAPES_MAX_LENGTH, TextEncoder, Tokenizer, Vocabulary, check_captions, check_known_words,
-                      shapes_vocabulary)
+                      python_words, shapes_vocabulary)
 
 
 @dataclasses.dataclass
@@ -245,10 +245,61 @@ class ImageToTextTask(Task):
 
 
 class InpaintingTask(Task):
-    """An inpainting task: `inpaint(images, masks, captions)`; subclasses implement `complete(inputs)`."""
+    """An inpainting task: `inpaint(images, masks, captions)`.
+
+    Subclasses implement `call({"images", "masks"[, "tokens", "has_text"]})` (completed float
+    images, known pixels kept) and `complete(inputs)` (the serving module's), and say with
+    `uses_text` whether they read captions.
+    """
 
     task_name = "inpainting"
     draws_scenes = False
+
+    def caption_inputs(self, captions, batch_size, strict=False):
+        """(tokens, has_text) for None, a str or a list of str; empty strings mean no caption."""
+        if captions is None:
+            captions = [""] * batch_size
+        if isinstance(captions, str):
+            captions = [captions]
+        if not isinstance(captions, (list, tuple)):
+            raise TypeError(f"captions must be None, a str or a list of str, got {type(captions).__name__}.")
+        if len(captions) != batch_size:
+            raise ValueError(f"Got {len(captions)} captions for {batch_size} images; "
+                             "give one per image ('' for none).")
+        has_text = [isinstance(c, str) and bool(python_words(c)) for c in captions]
+        written = [c for c, present in zip(captions, has_text) if present or not isinstance(c, str)]
+        if written:
+            check_captions(written)  # a clear TypeError for anything but strings
+        if self.uses_text and any(has_text):
+            check_known_words([c for c, present in zip(captions, has_text) if present], set(self.vocabulary.tokens),
+                              strict=strict)
+        if not self.uses_text:
+            if any(has_text):
+                raise ValueError("This model was built with use_text=False and cannot use captions; "
+                                 "pass captions=None.")
+            return None, None
+        # Captions without words tokenize to [START] [END]; zeroing them makes them "zero text".
+        tokens = self.tokenizer(tf.constant([c if present else "" for c, present in zip(captions, has_text)]))
+        has_text = tf.constant(has_text, tf.float32)[:, None]
+        return tokens * tf.cast(has_text, tf.int32), has_text
+
+    def inpaint(self, images, masks, captions=None, strict=False):
+        """Completed images (uint8 [N, S, S, 3]); known pixels are returned unchanged.
+
+        Args:
+            images: uint8 [N, S, S, 3] (0-255) or float in [-1, 1]; hole pixels are ignored.
+            masks: [N, S, S, 1] with 0/1 or 0/255, 1 (or 255) = hole.
+            captions: None (no text), or one str per image, "" for an image without text.
+            strict: a caption with no known word is an error (by default, a warning).
+        """
+        images = check_images(images, self.config.image_size)
+        batch_size = int(images.shape[0])
+        masks = check_masks(masks, self.config.image_size, batch_size=batch_size)
+        inputs = {"images": images, "masks": masks}
+        tokens, has_text = self.caption_inputs(captions, batch_size, strict=strict)
+        if self.uses_text:
+            inputs.update(tokens=tokens, has_text=has_text)
+        return to_uint8(self(inputs, training=False))
 
     def outputs_for(self, batch):
         captions = [c.decode() for c in batch["caption"].numpy()] if "caption" in batch else None
@@ -265,10 +316,14 @@ class InpaintingTask(Task):
 
 
 class ImageToImageTask(Task):
-    """An image-to-image task: `translate(label_maps)`."""
+    """An image-to-image task: `translate(label_maps)`, which subclasses implement."""
 
     task_name = "image-to-image"
     draws_scenes = True
+
+    def translate(self, label_maps):
+        """Images (uint8 [N, S, S, 3]) for label maps [N, S, S, C] (or one [S, S, C])."""
+        raise NotImplementedError
 
     def outputs_for(self, batch):
         return self.translate(batch["label_map"].numpy())
