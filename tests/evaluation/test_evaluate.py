@@ -260,6 +260,11 @@ def test_plots_of_every_kind(tmp_path, results):
         path = plot_samples(results(name)[0], str(tmp_path / f"{name}.png"))
         with Image.open(path) as image:
             assert np.asarray(image).std() > 0, name
+    # The inpainting plot labels each `object` sample with the reader's verdict on the hidden object.
+    from zoo.evaluation.plots import _inpainting
+    samples = results("cgan_inpaint_tiny")[0].samples
+    labels = [label for row in _inpainting({"object": samples["object"]}) for _, label in row[1:2]]
+    assert labels and all(label.split(":")[0] in ("right", "WRONG") and "read there:" in label for label in labels)
 
 
 def test_cli_reports_a_name_that_does_not_match_the_savedmodel(exported, capsys):

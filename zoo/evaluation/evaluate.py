@@ -401,15 +401,17 @@ def _evaluate_inpainting(subject, reader, settings):
         scores = {column: inpainting_scores(truth, output, masks) for column, output in outputs.items()}
         rows += [Row(f"{kind}/{key}", {c: s[key] for c, s in scores.items()}, f"{kind} masks: {description}")
                  for key, description in RECONSTRUCTION_DESCRIPTIONS.items()]
-        if kind == "object":
-            hidden = hidden_objects(objects_from_arrays(scenes["objects"]), masks)
-            read = {column: strict_scores(output, hidden) for column, output in outputs.items()}
-            rows += [Row(metric, {c: s[key] for c, s in read.items()}, "object masks: hidden objects, strict "
-                         f"reader: {ALIGNMENT_ROWS['objects_right' if key == 'object' else key][1]}")
-                     for metric, key in HIDDEN_ROWS.items()]
         count = SAMPLE_COUNT // 2
         samples[kind] = {"inputs": masked[:count], "masks": masks[:count], "outputs": outputs["model"][:count],
                          "truth": truth[:count], "captions": scenes["caption"][:count]}
+        if kind == "object":
+            hidden = hidden_objects(objects_from_arrays(scenes["objects"]), masks)
+            read = {column: strict_scores(output, hidden) for column, output in outputs.items()}
+            # The plot shows each sample's verdict on its hidden object.
+            samples[kind].update(readings=read_images(outputs["model"][:count]), hidden=hidden[:count])
+            rows += [Row(metric, {c: s[key] for c, s in read.items()}, "object masks: hidden objects, strict "
+                         f"reader: {ALIGNMENT_ROWS['objects_right' if key == 'object' else key][1]}")
+                     for metric, key in HIDDEN_ROWS.items()]
     return list(INPAINT_COLUMNS), rows, samples
 
 

@@ -3,7 +3,8 @@
 - text to image: generated images with their captions, the strict reader's reading and
   verdict (and the real scene);
 - image to text: images with the model's caption and a true caption;
-- inpainting: masked input | output | truth, a few per mask kind;
+- inpainting: masked input | output | truth, a few per mask kind; for `object` masks, the strict
+  reader's verdict on the hidden object and what it read in that cell;
 - image to image: label map | output | truth.
 
 Example:
@@ -82,11 +83,17 @@ def _image_to_text(samples):
 def _inpainting(samples):
     rows = []
     for kind, kind_samples in samples.items():
-        for masked, mask, output, truth, caption in zip(kind_samples["inputs"], kind_samples["masks"],
-                                                         kind_samples["outputs"], kind_samples["truth"],
-                                                         kind_samples["captions"]):
+        labels = [_wrap(caption) for caption in kind_samples["captions"]]
+        if "readings" in kind_samples:  # `object` masks: the strict reader's verdict on the hidden object
+            verdicts = object_verdicts(kind_samples["readings"], kind_samples["hidden"])
+            labels = [f"{'right' if verdict['objects'][0]['object'] else 'WRONG'}: {label}\nread there: "
+                      + (" and ".join(o.label() for o in read if o.cell == hidden[0]["cell"]) or "nothing")
+                      for label, verdict, read, hidden in zip(labels, verdicts, kind_samples["readings"],
+                                                              kind_samples["hidden"])]
+        for masked, mask, output, truth, label in zip(kind_samples["inputs"], kind_samples["masks"],
+                                                      kind_samples["outputs"], kind_samples["truth"], labels):
             shown = np.where(mask > 0, _HOLE_GREY, masked)
-            rows.append([(shown, f"{kind} mask"), (output, _wrap(caption)), (truth, "truth")])
+            rows.append([(shown, f"{kind} mask"), (output, label), (truth, "truth")])
     return rows
 
 
