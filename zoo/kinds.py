@@ -23,7 +23,7 @@ KIND_METHODS = {
 KINDS = tuple(KIND_METHODS)
 
 
-def seeds_per_caption(seeds, count, rng=None):
+def seeds_per_caption(seeds, count):
     """int64 seeds, one per caption: `seeds` + i for one int, a list of `count` ints as given, random for None.
 
     Caption i of a call with one int `seed` gets `seed + i`, so two equal captions in one call
@@ -34,7 +34,7 @@ def seeds_per_caption(seeds, count, rng=None):
         seeds_per_caption([5, 5], 2)     # array([5, 5])
     """
     if seeds is None:
-        seeds = int((rng or np.random.default_rng()).integers(2**31))
+        seeds = int(np.random.default_rng().integers(2**31))
     array = np.asarray(seeds)
     if array.dtype.kind not in "iu" or array.ndim > 1:
         raise TypeError(f"seeds must be an int or a list of ints, got {seeds!r} ({type(seeds).__name__}"

@@ -196,11 +196,10 @@ class TextToImageTask(Task):
 
     def outputs_for(self, batch):
         """Images for a data batch's captions, seeds 0, 1, ... (the same images at every call)."""
-        return self.generate([c.decode() for c in batch["caption"].numpy()], seeds=0)
+        return self.generate(batch_captions(batch), seeds=0)
 
     def sample_panels(self, batch):
-        captions = [c.decode() for c in batch["caption"].numpy()]
-        return {"generated": self.outputs_for(batch), "captions": captions}
+        return {"generated": self.outputs_for(batch), "captions": batch_captions(batch)}
 
     def serving_module(self):
         from zoo.export.serving import TextToImageServing
@@ -235,7 +234,7 @@ class ImageToTextTask(Task):
         return self.caption(to_uint8(batch["image"]), beam_size=1)
 
     def sample_panels(self, batch):
-        truth = [c.decode() for c in batch["caption"].numpy()]
+        truth = batch_captions(batch)
         return {"captions": [f"{p}  |  truth: {t}" for p, t in zip(self.outputs_for(batch), truth)]}
 
     def serving_module(self):
@@ -302,7 +301,7 @@ class InpaintingTask(Task):
         return to_uint8(self(inputs, training=False))
 
     def outputs_for(self, batch):
-        captions = [c.decode() for c in batch["caption"].numpy()] if "caption" in batch else None
+        captions = batch_captions(batch) if "caption" in batch else None
         return self.inpaint(to_uint8(batch["image"]), batch["mask"].numpy().astype(np.uint8), captions)
 
     def sample_panels(self, batch):
@@ -335,6 +334,11 @@ class ImageToImageTask(Task):
         from zoo.export.serving import ImageToImageServing
 
         return ImageToImageServing(self)
+
+
+def batch_captions(batch):
+    """The captions of a data batch (`zoo.data.load`), as a list of str."""
+    return [caption.decode() for caption in batch["caption"].numpy()]
 
 
 # === Input checks shared by the families ===
