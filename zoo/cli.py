@@ -373,7 +373,9 @@ def build_parser():
     train.add_argument("--dry-run", action="store_true",
                        help="print what would train (with --recipe: each stage, its steps, where the run stands); train nothing")
     train.add_argument("--no-xla", action="store_true")
-    train.add_argument("--precision", choices=["float32", "mixed_float16", "mixed_bfloat16"])
+    train.add_argument("--precision", choices=["auto", "float32", "mixed_float16", "mixed_bfloat16"],
+                       help="auto (the default): mixed_bfloat16 on a CPU with avx512_bf16 or amx_bf16, a GPU of "
+                            "compute capability 8.0+ or a TPU, float32 elsewhere")
     train.add_argument("--strategy", choices=["default", "mirrored", "multi_worker"])
     train.add_argument("--set", action="extend", nargs="+", metavar="KEY=VALUE",
                        help="override a config field (learning_rate=1e-4, hparams.loss=hinge, model.image_size=32)")

@@ -38,6 +38,7 @@ from zoo.training.checkpoints import (NoIntactCheckpointError, all_finite, check
                                      newest_intact, restore_newest_intact)
 from zoo.training.config import FIXED_ON_RESUME, TrainConfig
 from zoo.training.ema import ExponentialMovingAverage
+from zoo.training.precision import loss_scaled, resolve_precision
 from zoo.training.runs import load_trained
 from zoo.training.steps import get_steps
 from zoo.training.workdir import WorkdirLock, WorkdirWriteError, atomic_write_text
@@ -90,10 +91,11 @@ class Trainer:
 
     def _set_up(self, config, resume):
         self._check_workdir()
+        self.precision, _ = resolve_precision(config.precision)
         if resume:
             self._check_resume_config()
         # The policy applies to the layers built here; it is put back so that it does not leak.
-        with _global_dtype_policy(config.precision):
+        with _global_dtype_policy(self.precision):
             self._build(config, resume)
         self.step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.checkpoint = tf.train.Checkpoint(
@@ -150,6 +152,10 @@ class Trainer:
         saved = TrainConfig.load(path)
         changed = [f"{name} (trained with {getattr(saved, name)!r}, asked {getattr(self.config, name)!r})"
                    for name in FIXED_ON_RESUME if not saved.same_setting(self.config, name)]
+        saved_precision, _ = resolve_precision(saved.precision)
+        if loss_scaled(saved_precision) != loss_scaled(self.precision):
+            changed.append(f"precision (trained with {saved.precision!r}, asked {self.config.precision!r}: "
+                           "only mixed_float16 checkpoints hold a loss scale)")
         if changed:
             raise ValueError(f"--resume cannot change {', '.join(changed)}: the checkpoint's variables were made "
                              f"for the saved values. Train a new run in another workdir instead.")
@@ -180,7 +186,7 @@ class Trainer:
         optimizers = {}
         for group, variables in self.steps.optimizer_groups(self.task).items():
             optimizer = keras.optimizers.Adam(name=f"{group}_adam", **settings)
-            if self.config.precision == "mixed_float16":
+            if loss_scaled(self.precision):
                 optimizer = keras.optimizers.LossScaleOptimizer(optimizer, name=f"{group}_loss_scale")
             optimizer.build(variables)  # XLA cannot create the slot variables later
             optimizers[group] = optimizer
