@@ -39,6 +39,21 @@ def _data_show(args):
     print(f"wrote {args.count} {args.split} scenes to {args.out}")
 
 
+def _data_prepare(args):
+    from zoo.data import shapes, shapes_cache
+
+    if args.name != "shapes":
+        raise SystemExit(f"zoo data prepare: only 'shapes' is rendered (the others are read from files), got {args.name!r}.")
+    splits = args.splits or list(shapes.SPLITS)
+    unknown = [split for split in splits if split not in shapes.SPLITS]
+    if unknown:
+        raise SystemExit(f"zoo data prepare: unknown split(s) {unknown}; shapes has {list(shapes.SPLITS)}.")
+    for split in splits:
+        written = shapes_cache.prepare(split, args.image_size, data_dir=args.data_dir, workers=args.workers)
+        print(f"shapes {split} at {args.image_size} px: " + (f"{written} shard(s) written" if written else "already prepared"))
+    print(f"in {shapes_cache.cache_root(args.data_dir)}")
+
+
 def _models(args):
     import zoo
     from zoo.models.base import count_params
@@ -352,6 +367,14 @@ def build_parser():
     show.add_argument("--count", type=int, default=12)
     show.add_argument("--out", default="shapes.png")
     show.set_defaults(run=_data_show)
+    prepare = data.add_parser("prepare", help="render shapes scenes once to disk (TFDS's data directory); "
+                                              "training then reads them instead of rendering")
+    prepare.add_argument("name")
+    prepare.add_argument("--splits", nargs="+", help="default: every split")
+    prepare.add_argument("--image-size", type=int, default=64, choices=[32, 64, 128])
+    prepare.add_argument("--data-dir", help="default: $TFDS_DATA_DIR or ~/tensorflow_datasets")
+    prepare.add_argument("--workers", type=int, help="processes rendering at once (default: one per core)")
+    prepare.set_defaults(run=_data_prepare)
 
     models = commands.add_parser("models", help="table of registered models")
     models.add_argument("--pattern")

@@ -235,12 +235,22 @@ class Trainer:
         options = {**self.steps.dataset_options, **options}
         kwargs = {"vocabulary": self.task.vocabulary, "max_length": self.task.config.max_length} \
             if getattr(self.task, "uses_text", False) else {}
+        if self.config.data == "shapes":
+            options.setdefault("cache", self._shapes_cache(split))
         dataset = zoo.data.load(self.config.data, split=split, batch_size=self.config.batch_size,
                                 image_size=image_size, path=self.config.data_path, seed=self.config.seed,
                                 skip_examples=skip_examples, **kwargs, **options)
         if split != "train":
             return dataset
         return dataset.map(lambda batch: {k: v for k, v in batch.items() if k in _STEP_KEYS})
+
+    def _shapes_cache(self, split):
+        """A run that reads the training split at least once through prepares it first (`shapes_cache`):
+        rendering it once costs less than rendering it on the fly. Shorter runs read what is prepared."""
+        from zoo.data.shapes import SPLITS
+
+        reads = (self.config.steps - int(self.step_counter)) * self.config.batch_size
+        return True if split == "train" and reads >= SPLITS["train"] else "auto"
 
     # === The compiled step ===
     def step_function(self):
