@@ -55,7 +55,7 @@ def main():
     results = {}
     for label, options in CONFIGS:
         results[label] = measure(options, args.batch_size, args.batches)
-        print(f"{label:30s} {results[label]:8.0f} examples/s")
+        print(f"{label:40s} {results[label]:8.0f} examples/s")
     os.makedirs(os.path.join(os.path.dirname(__file__), "results"), exist_ok=True)
     with open(os.path.join(os.path.dirname(__file__), "results", "input_pipeline.json"), "w") as f:
         json.dump({"batch_size": args.batch_size, "examples_per_second": results}, f, indent=2)

@@ -92,7 +92,13 @@ def test_auto_precision_follows_the_hardware(flags, devices, onednn, expected):
     assert reason
 
 
-def test_auto_resolves_to_this_machines_choice_and_explicit_precisions_stay(tmp_path):
+def test_auto_resolves_to_this_machines_choice_and_explicit_precisions_stay(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZOO_AUTO_PRECISION", "mixed_bfloat16")
+    assert resolve_precision("auto") == ("mixed_bfloat16", "$ZOO_AUTO_PRECISION is mixed_bfloat16")
+    monkeypatch.setenv("ZOO_AUTO_PRECISION", "float16")
+    with pytest.raises(ValueError, match="must be float32 or mixed_bfloat16"):
+        resolve_precision("auto")
+    monkeypatch.delenv("ZOO_AUTO_PRECISION")
     assert resolve_precision("float32") == ("float32", "asked for")
     with pytest.raises(ValueError, match="precision must be"):
         resolve_precision("bfloat16")

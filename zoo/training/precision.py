@@ -24,6 +24,7 @@ log = logging.getLogger("zoo.training")
 
 CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 EXPLICIT = ("float32", "mixed_float16", "mixed_bfloat16")
+AUTO_ENV = "ZOO_AUTO_PRECISION"
 _said = set()
 
 
@@ -55,7 +56,16 @@ def accelerators():
 
 
 def auto_precision(flags=None, devices=None, onednn=None):
-    """`(precision, reason)` for this machine; the arguments replace what is read from it (for tests)."""
+    """`(precision, reason)` for this machine; the arguments replace what is read from it (for tests).
+
+    `$ZOO_AUTO_PRECISION` (float32 or mixed_bfloat16), when set, is the answer: for a cluster
+    whose machines differ, or a test suite calibrated in float32.
+    """
+    forced = os.environ.get(AUTO_ENV)
+    if forced and flags is None and devices is None:
+        if forced not in ("float32", "mixed_bfloat16"):
+            raise ValueError(f"${AUTO_ENV} must be float32 or mixed_bfloat16, got {forced!r}.")
+        return forced, f"${AUTO_ENV} is {forced}"
     kind, found = accelerators() if devices is None else devices
     if kind == "TPU":
         return "mixed_bfloat16", "a TPU computes in bfloat16"
