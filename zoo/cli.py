@@ -1,6 +1,7 @@
 """`zoo` on the command line: parse, call the library, print.
 
     zoo data show shapes --out shapes.png
+    zoo data prepare shapes
     zoo models
     zoo train cgan_t2i --data shapes --steps 2000 --batch-size 32 --workdir runs/t2i
 """
@@ -41,13 +42,14 @@ def _data_show(args):
 
 def _data_prepare(args):
     from zoo.data import shapes, shapes_cache
+    from zoo.data.errors import DataError
 
     if args.name != "shapes":
-        raise SystemExit(f"zoo data prepare: only 'shapes' is rendered (the others are read from files), got {args.name!r}.")
+        raise DataError(f"only 'shapes' is rendered and can be prepared (the others are read from files), got {args.name!r}.")
     splits = args.splits or list(shapes.SPLITS)
     unknown = [split for split in splits if split not in shapes.SPLITS]
     if unknown:
-        raise SystemExit(f"zoo data prepare: unknown split(s) {unknown}; shapes has {list(shapes.SPLITS)}.")
+        raise DataError(f"unknown split(s) {unknown}; shapes has {list(shapes.SPLITS)}.")
     for split in splits:
         written = shapes_cache.prepare(split, args.image_size, data_dir=args.data_dir, workers=args.workers)
         print(f"shapes {split} at {args.image_size} px: " + (f"{written} shard(s) written" if written else "already prepared"))

@@ -74,3 +74,34 @@ def test_scenes_without_a_prepared_shard_are_rendered_and_bad_options_say_so(tmp
     np.testing.assert_array_equal(batch["index"].numpy(), [0, 1, 2, 3])
     with pytest.raises(DataError, match="cache must be 'auto', True or False"):
         zoo.data.load("shapes", split="validation", cache="yes")
+
+
+def test_zoo_data_prepare_writes_the_splits_asked_for_once(tmp_path, capsys):
+    from zoo import cli
+
+    argv = ["data", "prepare", "shapes", "--splits", "validation", "--image-size", "32", "--data-dir", str(tmp_path),
+            "--workers", "1"]
+    assert cli.main(argv) == 0
+    assert "shapes validation at 32 px: 2 shard(s) written" in capsys.readouterr().out
+    assert cli.main(argv) == 0
+    assert "shapes validation at 32 px: already prepared" in capsys.readouterr().out
+    assert cli.main(["data", "prepare", "shapes", "--splits", "val", "--data-dir", str(tmp_path)]) == 2
+    assert "unknown split(s) ['val']; shapes has ['train', 'validation', 'test', 'test_compositional']" in \
+        capsys.readouterr().err
+
+
+def test_a_run_that_reads_the_training_split_once_prepares_it(tmp_path, monkeypatch):
+    from zoo.training.config import TrainConfig
+    from zoo.training.trainer import Trainer
+
+    asked = []
+    monkeypatch.setattr(shapes_cache, "prepare", lambda split, image_size, **kw: asked.append((split, image_size)))
+    for steps, expected in ((10, []), (625, [("train", 32)])):  # 625 x 32 = the 20000 training scenes
+        trainer = Trainer(TrainConfig(model="matcher_tiny", workdir=str(tmp_path / str(steps)), steps=steps,
+                                      batch_size=32, progress=False))
+        try:
+            trainer.dataset()
+            trainer.dataset(split="validation", shuffle=False, repeat=False)  # sample batches: never prepared
+        finally:
+            trainer.close()
+        assert asked == expected, steps
