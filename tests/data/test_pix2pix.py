@@ -122,3 +122,32 @@ def test_bad_arguments(tmp_path, bad, match):
     write_pairs(tmp_path)
     with pytest.raises(DataError, match=match):
         paired_images(tmp_path, **bad)
+
+
+def test_random_jitter_crops_and_mirrors_both_halves_alike_and_differs_per_position(tmp_path):
+    """A pair whose halves are the same picture stays a pair of equal halves after the jitter."""
+    import zoo
+
+    rng = np.random.default_rng(0)
+    root = tmp_path / "pairs"
+    (root / "train").mkdir(parents=True)
+    for index in range(2):
+        # Flat 8x8-pixel blocks: nearest and bilinear resizing agree away from the block edges.
+        half = np.kron(rng.integers(0, 256, (4, 4, 3)), np.ones((8, 8, 1))).astype(np.uint8)
+        Image.fromarray(np.concatenate([half, half], axis=1)).save(root / "train" / f"{index}.png")
+    data = zoo.data.load("facades", split="train", path=str(root), image_size=32, batch_size=2, shuffle=False)
+    batches = [next(iter(data.skip(k))) for k in range(3)]
+    plain = next(iter(zoo.data.load("facades", split="train", path=str(root), image_size=32, batch_size=2,
+                                    shuffle=False, augment=False)))
+    for batch in batches:
+        photo, label_map = np.round((batch["image"].numpy() + 1) * 127.5), batch["label_map"].numpy().astype(float)
+        # Cropped and flipped alike: far closer than the same halves one pixel or a mirror apart.
+        aligned = np.abs(photo - label_map).mean()
+        assert aligned < 0.3 * np.abs(photo - np.roll(label_map, 1, axis=2)).mean(), aligned
+        assert aligned < 0.3 * np.abs(photo - label_map[:, :, ::-1]).mean(), aligned
+    crops = [np.round((b["image"].numpy() + 1) * 127.5) for b in batches]
+    original = np.round((plain["image"].numpy() + 1) * 127.5)
+    assert any(not np.allclose(c, original, atol=2) for c in crops)  # jittered: not the plain pair
+    assert not np.allclose(crops[0], crops[1], atol=2)  # each position draws its own crop and flip
+    with pytest.raises(DataError, match="augment applies to pix2pix pairs"):
+        zoo.data.load("shapes", split="train", augment=True)

@@ -166,6 +166,21 @@ def _real_examples(name, split, path, image_size, **options):
     return raw.map(resize, num_parallel_calls=tf.data.AUTOTUNE)
 
 
+def random_jitter(example, seed, position):
+    """pix2pix's augmentation of a training pair: both halves resized to 286/256 of their size
+    (the photo bilinearly, the label map by nearest neighbour), cropped back at one random
+    offset, and mirrored together half the time; drawn from (seed, position in the stream)."""
+    size = example["image"].shape[0]
+    big = int(round(size * 286 / 256))
+    image = tf.image.resize(example["image"], [big, big], method="bilinear")
+    label_map = tf.image.resize(example["label_map"], [big, big], method="nearest")
+    pair = tf.concat([tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8), tf.cast(label_map, tf.uint8)], -1)
+    draw = tf.stack([tf.constant(seed, tf.int64), tf.cast(position, tf.int64)])
+    pair = tf.image.stateless_random_crop(pair, [size, size, pair.shape[-1]], seed=draw)
+    pair = tf.image.stateless_random_flip_left_right(pair, seed=draw + 1)
+    return {**example, "image": pair[..., :3], "label_map": pair[..., 3:]}
+
+
 def _tfds_examples(name, split, data_dir, image_size):
     from zoo.data import tfds_source
 
@@ -228,7 +243,7 @@ def default_vocabulary(name, path=None, split="train"):
 
 def load(name, split="train", batch_size=32, image_size=64, path=None, vocabulary=None,
          max_length=None, masks="mix", shuffle=None, repeat=None, seed=0, num_examples=None,
-         drop_remainder=True, data_dir=None, skip_examples=0, cache="auto", **options):
+         drop_remainder=True, data_dir=None, skip_examples=0, cache="auto", augment=None, **options):
     """A batched, prefetched `tf.data.Dataset` of training-ready dicts (see the module doc).
 
     Args:
@@ -248,6 +263,8 @@ def load(name, split="train", batch_size=32, image_size=64, path=None, vocabular
             `zoo.data.shapes_cache`) and renders the rest; True prepares the split's missing
             scenes first (a progress bar; about 20 s for the 20000 training scenes on 2 cores);
             False always renders. The pixels are the same either way.
+        augment: pix2pix pairs only: the paper's random jitter and mirroring (`random_jitter`);
+            None: on for the `train` split of `facades`/`pix2pix`, off otherwise.
         data_dir: where TFDS data sets (and the prepared `shapes` scenes) are; default
             $TFDS_DATA_DIR or ~/tensorflow_datasets.
 
@@ -263,6 +280,8 @@ def load(name, split="train", batch_size=32, image_size=64, path=None, vocabular
     shuffle = training if shuffle is None else shuffle
     repeat = training if repeat is None else repeat
     kind = masks if masks in _MASK_CHOICES else None
+    if augment and name not in ("facades", "pix2pix"):
+        raise DataError(f"augment applies to pix2pix pairs (facades, pix2pix), not {name!r}.")
     if name == "shapes":
         examples = _shapes_examples(split, image_size, kind, shuffle, repeat, seed, num_examples, skip_examples,
                                     cache, data_dir)
@@ -276,6 +295,11 @@ def load(name, split="train", batch_size=32, image_size=64, path=None, vocabular
         if repeat:
             examples = examples.repeat()
         examples = examples.skip(skip_examples)
+        if augment is None:
+            augment = training and name in ("facades", "pix2pix")
+        if augment:
+            examples = examples.enumerate(start=skip_examples).map(
+                lambda i, e: random_jitter(e, seed, i), num_parallel_calls=tf.data.AUTOTUNE)
     if masks is not None and masks not in _MASK_CHOICES:
         holes = _folder_masks(masks, image_size, seed)
         examples = tf.data.Dataset.zip(examples, holes).map(lambda e, m: {**e, "mask": m})
