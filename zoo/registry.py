@@ -58,7 +58,9 @@ def register_presets(task_class, presets):
     """Register `task_class`'s presets: {name: (description, config defaults)}.
 
     Each preset builds `task_class(task_class.config_class(defaults + overrides))`,
-    with an optional shared `text_encoder` (ignored by a task that reads no text) and `vocabulary`.
+    with an optional shared `text_encoder` (ignored by a task that reads no text) and `vocabulary`;
+    `initial_weights=False` blanks the config's `initial_weight_fields` (word vectors, backbone
+    weights: files that only seed weights a checkpoint then restores).
     """
     for name, (description, defaults) in presets.items():
         register_model(name, task=task_class.task_name, description=description)(
@@ -66,7 +68,10 @@ def register_presets(task_class, presets):
 
 
 def _preset_builder(task_class, name, defaults):
-    def build(text_encoder=None, vocabulary=None, **overrides):
+    def build(text_encoder=None, vocabulary=None, initial_weights=True, **overrides):
+        if not initial_weights:
+            # Restored from a checkpoint next: the pretrained files that only seed the weights are not read.
+            overrides = {**overrides, **{field: "" for field in task_class.config_class.initial_weight_fields}}
         config = task_class.config_class.from_overrides(overrides, **defaults)
         return task_class(config, vocabulary=vocabulary, text_encoder=text_encoder)
 
