@@ -13,6 +13,10 @@ Example:
 
 import os
 
+# The model config fields that name such files (`zoo.models`): `config.json` stores them relative to
+# the workdir when they name a path, an export's metadata only the file's name.
+LOCAL_FILE_FIELDS = ("word_vectors", "bert_preset", "backbone_weights")
+
 
 class LocalWeightsError(ValueError):
     """A pretrained file or folder that is missing or does not fit the model."""

@@ -9,8 +9,9 @@ registers its presets, each a name with config defaults, with `register_presets`
     })
 
 then `zoo.build("cgan_t2i_tiny", noise_dim=4)` builds it with overrides. Any other
-builder (a function of keyword overrides returning a ready task model) registers
-with the `register_model` decorator.
+builder (a function of keyword overrides returning a ready task model, which also takes
+the preset builders' `text_encoder=None`, `vocabulary=None` and `initial_weights=True`, as the
+Trainer and `load_trained` pass them) registers with the `register_model` decorator.
 """
 
 import dataclasses

@@ -44,9 +44,6 @@ class TaskConfig:
     # Fields that only set initial weights (a file read once); a model restored from a checkpoint or
     # a SavedModel needs none of them (`zoo.build(..., initial_weights=False)`).
     initial_weight_fields = ("word_vectors",)
-    # Fields naming local files or folders: relative to the workdir in `config.json`, reduced to the
-    # file's name in an export's metadata.
-    local_file_fields = ("word_vectors", "bert_preset")
 
     @classmethod
     def from_overrides(cls, overrides, **defaults):
