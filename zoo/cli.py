@@ -1,6 +1,7 @@
 """`zoo` on the command line: parse, call the library, print.
 
     zoo data show shapes --out shapes.png
+    zoo text vectors --data coco --data-path ../shared/data/coco-mini --out coco.kv
     zoo models
     zoo train cgan_t2i --data shapes --steps 2000 --batch-size 32 --workdir runs/t2i
 """
@@ -37,6 +38,19 @@ def _data_show(args):
     figure.tight_layout()
     figure.savefig(args.out, dpi=100)
     print(f"wrote {args.count} {args.split} scenes to {args.out}")
+
+
+def _text_vectors(args):
+    from zoo.data import split_captions
+    from zoo.text.word_vectors import train_word_vectors
+
+    captions = split_captions(args.data, args.data_path, split="train")
+    vectors = train_word_vectors(captions, dimensions=args.dim, window=args.window, min_count=args.min_count,
+                                 epochs=args.epochs, seed=args.seed)
+    vectors.save(args.out)
+    print(f"{len(vectors)} words, {vectors.vector_size} dimensions, Word2Vec on the {len(captions)} training "
+          f"captions of {args.data}: wrote {args.out} (use it with --set model.word_vectors={args.out} "
+          f"model.embedding_dim={vectors.vector_size})")
 
 
 def _models(args):
@@ -352,6 +366,19 @@ def build_parser():
     show.add_argument("--count", type=int, default=12)
     show.add_argument("--out", default="shapes.png")
     show.set_defaults(run=_data_show)
+
+    text = commands.add_parser("text", help="text encoders' files").add_subparsers(dest="action", required=True)
+    vectors = text.add_parser("vectors", help="train Word2Vec on a data set's training captions (gensim), for "
+                              "model.word_vectors")
+    vectors.add_argument("--data", default="shapes", help="shapes or coco")
+    vectors.add_argument("--data-path", help="the data set's folder (coco)")
+    vectors.add_argument("--out", required=True, help="the gensim KeyedVectors file to write (.kv)")
+    vectors.add_argument("--dim", type=int, default=64, help="vector width: the model's embedding_dim (default 64)")
+    vectors.add_argument("--epochs", type=int, default=10)
+    vectors.add_argument("--window", type=int, default=5)
+    vectors.add_argument("--min-count", type=int, default=1)
+    vectors.add_argument("--seed", type=int, default=0)
+    vectors.set_defaults(run=_text_vectors)
 
     models = commands.add_parser("models", help="table of registered models")
     models.add_argument("--pattern")
