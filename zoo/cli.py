@@ -58,9 +58,15 @@ def _models(args):
     from zoo.models.base import count_params
     from zoo.registry import get_entry
 
+    from zoo.local_weights import LocalWeightsError
+
     rows = [("name", "task", "params", "inputs", "outputs")]
     for name in zoo.list_models(pattern=args.pattern, task=args.task):
-        task = zoo.build(name)
+        try:
+            task = zoo.build(name, initial_weights=False)  # sizes only: no word vectors or backbone weights read
+        except LocalWeightsError as error:  # a BERT preset folder, which sets the sizes, is not on this machine
+            rows.append((name, get_entry(name).task, "?", "-", f"needs a local file: {error}"))
+            continue
         inputs = task.example_inputs(1)
         outputs = task(inputs)  # builds every network
         rows.append((name, get_entry(name).task, f"{count_params(task):,}", _shapes(inputs), _shapes(outputs)))
