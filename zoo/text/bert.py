@@ -21,6 +21,7 @@ Example:
     encoder = BertTextEncoder(vocabulary, 32, preset="bert_tiny_en_uncased")   # a local folder
 """
 
+import json
 import os
 
 import keras
@@ -190,7 +191,7 @@ def _from_preset(preset, vocabulary, max_length):
     folder = os.path.abspath(folder)
     try:
         backbone = keras_hub.models.BertBackbone.from_preset(folder, name="bert_backbone")
-        tokenizer = keras_hub.models.BertTokenizer.from_preset(folder)
+        tokenizer = _preset_tokenizer(keras_hub, folder)
     except Exception as error:  # keras-hub raises ValueError, FileNotFoundError, KeyError... for a bad folder
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise LocalWeightsError(f"Cannot load the BERT preset {preset!r} ({message}); {PRESET_ACCEPTED}.") from None
@@ -200,6 +201,20 @@ def _from_preset(preset, vocabulary, max_length):
             f"Captions of {max_length} ids of up to {table.shape[1]} word pieces each exceed the preset's "
             f"max_sequence_length={backbone.max_sequence_length}; use a smaller max_length.")
     return backbone, table, pad_id
+
+
+def _preset_tokenizer(keras_hub, folder):
+    """The preset's `BertTokenizer`, built from its vocabulary file and settings.
+
+    Not `BertTokenizer.from_preset`: inside Keras' safe mode (deserializing a model that holds this
+    encoder) it refuses to read a vocabulary file, which here is the user's own preset.
+    """
+    with open(os.path.join(folder, "tokenizer.json"), encoding="utf-8") as f:
+        settings = json.load(f)["config"]
+    with open(os.path.join(folder, "assets", "tokenizer", "vocabulary.txt"), encoding="utf-8") as f:
+        tokens = [line.rstrip("\n") for line in f]
+    keys = ("lowercase", "strip_accents", "split", "suffix_indicator", "oov_token")
+    return keras_hub.models.BertTokenizer(vocabulary=tokens, **{k: settings[k] for k in keys if k in settings})
 
 
 def word_piece_table(tokenizer, vocabulary):

@@ -72,22 +72,25 @@ def build_backbone(config):
     """The `keras.applications` backbone of `config.image_backbone`, its local weights loaded, frozen unless
     `config.train_backbone`; images [B, S, S, 3] in [-1, 1] -> features [B, S/32, S/32, C]."""
     arguments, convention, keras_file = BACKBONES[config.image_backbone]
-    if config.image_backbone.startswith("MobileNetV3"):
+    name = config.image_backbone
+    accepted = (f"give a weights file of keras.applications.{name}(include_top=False) (Keras' own is "
+                f"{keras_file!r}), or backbone_weights='' for random weights")
+    # Found before the network is built: a missing file fails at once.
+    weights = resolve_local_file(config.backbone_weights, f"{name} weights", accepted) \
+        if config.backbone_weights else None
+    if name.startswith("MobileNetV3"):
         arguments = {**arguments, "alpha": config.backbone_alpha}
-    network = getattr(keras.applications, config.image_backbone)(
+    network = getattr(keras.applications, name)(
         include_top=False, weights=None, input_shape=(config.image_size, config.image_size, 3), **arguments)
-    if config.backbone_weights:
-        _load_weights(network, config.backbone_weights, config.image_backbone, keras_file)
+    if weights:
+        _load_weights(network, weights, config.backbone_weights, name, accepted)
     network.trainable = config.train_backbone
     images = keras.Input((config.image_size, config.image_size, 3), name="images")
     features = network(ImageNetInput(convention, name="imagenet_input")(images))
     return keras.Model(images, features, name="backbone")
 
 
-def _load_weights(network, path, name, keras_file):
-    accepted = (f"give a weights file of keras.applications.{name}(include_top=False) (Keras' own is "
-                f"{keras_file!r}), or backbone_weights='' for random weights")
-    resolved = resolve_local_file(path, f"{name} weights", accepted)
+def _load_weights(network, resolved, path, name, accepted):
     try:
         network.load_weights(resolved)
     except Exception as error:  # Keras raises ValueError (shapes, layer counts, suffix), OSError (not HDF5)...
