@@ -165,11 +165,6 @@ class BertTextEncoder(keras.Model):
         words = ops.sum(sequence * weights, axis=2) / ops.maximum(ops.sum(weights, axis=2), 1.0)
         return {"words": words, "sentence": self.sentence_mean([words, token_ids])}
 
-    def compute_output_spec(self, token_ids, training=False):
-        batch = token_ids.shape[0]
-        return {"words": keras.KerasTensor((batch, self.max_length, self.feature_dim)),
-                "sentence": keras.KerasTensor((batch, self.feature_dim))}
-
     def get_config(self):
         return {"name": self.name, "vocabulary": self.vocabulary.tokens, "max_length": self.max_length,
                 "preset": self.preset, "num_layers": self.num_layers, "num_heads": self.num_heads,
