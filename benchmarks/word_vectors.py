@@ -106,7 +106,7 @@ def main():
         print(f"  {init:8s} {steps}  {summary}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"args": vars(args), "runs": results}, f, indent=1)
+            json.dump({"args": {k: v for k, v in vars(args).items() if k != "json"}, "runs": results}, f, indent=1)
 
 
 if __name__ == "__main__":
