@@ -65,7 +65,7 @@ def _models(args):
         try:
             task = zoo.build(name, initial_weights=False)  # sizes only: no word vectors or backbone weights read
         except LocalWeightsError as error:  # a BERT preset folder, which sets the sizes, is not on this machine
-            rows.append((name, get_entry(name).task, "?", "-", f"needs a local file: {error}"))
+            rows.append((name, get_entry(name).task, "?", "-", str(error).split(";")[0]))
             continue
         inputs = task.example_inputs(1)
         outputs = task(inputs)  # builds every network
