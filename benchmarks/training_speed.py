@@ -47,7 +47,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from zoo.training.config import TrainConfig  # noqa: E402
+from zoo.training.config import PRECISIONS, TrainConfig  # noqa: E402
+from zoo.training.precision import resolve_precision  # noqa: E402
 from zoo.training.trainer import Trainer  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -124,12 +125,12 @@ class _BatchTimes(keras.callbacks.Callback):
 class FamilyBench:
     """One family's Trainer, its materialised batches, and a timed window per variant."""
 
-    def __init__(self, family, batch_size, batches=4, xla="auto"):
+    def __init__(self, family, batch_size, batches=4, xla="auto", precision="float32"):
         self.family = family
         self.batch_size = batch_size
         self.workdir = tempfile.mkdtemp(prefix=f"speed_{family}_")
         self.trainer = Trainer(TrainConfig(model=family, workdir=self.workdir, batch_size=batch_size,
-                                           progress=False, xla=xla))
+                                           progress=False, xla=xla, precision=precision))
         iterator = iter(self.trainer.dataset())
         self.batches = [next(iterator) for _ in range(batches)]
         self.step = 0
@@ -192,59 +193,95 @@ def fit_uses_xla(bench):
 
 
 # === The run ===
+def spread(values):
+    """(median, min, max) of a list."""
+    return statistics.median(values), min(values), max(values)
+
+
 def measure_family(family, args, peak):
-    print(f"\n# {family}: building, materialising {args.batch_size}-example batches, warming up", flush=True)
-    bench = FamilyBench(family, args.batch_size, xla=args.xla)
+    print(f"\n# {family}: building ({', '.join(args.precisions)}), materialising {args.batch_size}-example batches, "
+          "warming up", flush=True)
+    benches = {p: FamilyBench(family, args.batch_size, xla=args.xla, precision=p) for p in args.precisions}
     variants = [v for v in VARIANTS if v in args.variants]
+    pairs = [(p, v) for p in args.precisions for v in variants]
     steps, warmup = {}, {}
-    for variant in variants:  # tracing and compiling, then an untimed step that sizes the windows
+    for pair in pairs:  # tracing and compiling, then an untimed step that sizes the windows
+        bench, variant = benches[pair[0]], pair[1]
         start = time.perf_counter()
         bench.window(variant, 1)
-        warmup[variant] = time.perf_counter() - start
+        warmup[pair] = time.perf_counter() - start
         step_seconds = bench.seconds(variant, 1)
-        steps[variant] = args.steps or max(1, min(50, round(args.window_seconds / step_seconds)))
-    rates = {v: [] for v in variants}
+        steps[pair] = args.steps or max(1, min(50, round(args.window_seconds / step_seconds)))
+    rates = {pair: [] for pair in pairs}
     peaks = []
     for round_index in range(args.windows):
-        # Each round starts one variant later, so that no variant always follows the same one
+        # Each round starts one pair later, so that no variant always follows the same one
         # (a variant right after XLA's, or after the eager one, ran measurably slower).
-        shift = round_index % len(variants)
-        for variant in variants[shift:] + variants[:shift]:
-            rates[variant].append(bench.window(variant, steps[variant]))
+        shift = round_index % len(pairs)
+        for pair in pairs[shift:] + pairs[:shift]:
+            rates[pair].append(benches[pair[0]].window(pair[1], steps[pair]))
         if peak is not None:
             peaks.append(peak.window())
-    result = {"examples_per_second": {v: statistics.median(r) for v, r in rates.items()},
-              "windows": rates, "steps_per_window": steps, "first_call_seconds": warmup, "fit_default_uses_xla": fit_uses_xla(bench)
-              if "fit" in variants else None, "trainer_uses_xla": bench.trainer.xla}
+    base_precision = args.precisions[0]
+    result = {"precisions": {}, "trainer_uses_xla": benches[base_precision].trainer.xla}
+    for precision in args.precisions:
+        mine = {v: rates[(precision, v)] for v in variants}
+        result["precisions"][precision] = {
+            "examples_per_second": {v: statistics.median(r) for v, r in mine.items()},
+            "windows": mine, "steps_per_window": {v: steps[(precision, v)] for v in variants},
+            "first_call_seconds": {v: warmup[(precision, v)] for v in variants},
+            # Ratios per round (the two windows of a round are minutes apart at most): median, min, max.
+            "ratio_to_trainer": {v: spread([a / b for a, b in zip(mine[v], mine["trainer"])]) for v in variants}
+            if "trainer" in variants else {},
+        }
+        if "trainer" in variants:
+            result["precisions"][precision]["trainer_ratio_to_" + base_precision] = spread(
+                [a / b for a, b in zip(rates[(precision, "trainer")], rates[(base_precision, "trainer")])])
+    result.update({key: result["precisions"][base_precision][key]
+                   for key in ("examples_per_second", "windows", "steps_per_window", "first_call_seconds")})
+    result["fit_default_uses_xla"] = fit_uses_xla(benches[base_precision]) if "fit" in variants else None
     if peak is not None:
         result["matmul_flops_per_second"] = statistics.median(peaks)
     if not args.no_flops:
-        counted = bench.flops()
+        counted = benches[base_precision].flops()
         result["flops_per_step"] = counted["flops"]
         result["loops"] = counted["loops"]
     if args.input_batches:
-        options = dict(name="shapes", split="train", **bench.trainer.steps.dataset_options)
-        result["input_examples_per_second"] = input_pipeline.measure(options, args.batch_size, args.input_batches)
+        # The pipeline the Trainer trains from (`Trainer.dataset()`), measured alone.
+        result["input_examples_per_second"] = input_pipeline.measure_dataset(
+            benches[base_precision].trainer.dataset(), args.batch_size, args.input_batches)
     return result
 
 
+def _cell(rate, ratio):
+    median, low, high = ratio
+    return f"{rate:8.1f} {median:4.2f}x ({low:4.2f}-{high:4.2f})"
+
+
 def print_table(results, nominal, batch_size):
-    variants = [v for v in VARIANTS if any(v in r["examples_per_second"] for r in results.values())]
-    print(f"\nTraining examples/s at batch {batch_size} (median of windows) and ratio to `trainer`")
-    header = f"{'family':15s}" + "".join(f"{v:>20s}" for v in variants)
-    print(header)
-    for family, result in results.items():
-        rates = result["examples_per_second"]
-        base = rates.get("trainer")
-        cells = []
-        for v in variants:
-            if v not in rates:
-                cells.append(f"{'-':>20s}")
-            elif base:
-                cells.append(f"{rates[v]:10.1f} ({rates[v] / base:5.2f}x)")
-            else:
-                cells.append(f"{rates[v]:20.1f}")
-        print(f"{family:15s}" + "".join(cells))
+    precisions = list(next(iter(results.values()))["precisions"]) if results else []
+    for precision in precisions:
+        variants = [v for v in VARIANTS if any(v in r["precisions"][precision]["examples_per_second"]
+                                               for r in results.values())]
+        print(f"\nTraining examples/s at batch {batch_size}, {precision} (median of windows), and ratio to "
+              "`trainer` (median of the per-round ratios, min-max)")
+        print(f"{'family':15s}" + "".join(f"{v:>28s}" for v in variants))
+        for family, result in results.items():
+            mine = result["precisions"][precision]
+            rates, ratios = mine["examples_per_second"], mine["ratio_to_trainer"]
+            print(f"{family:15s}" + "".join(_cell(rates[v], ratios[v]) if v in rates and v in ratios
+                                            else f"{rates.get(v, float('nan')):28.1f}" for v in variants))
+    if len(precisions) > 1:
+        base = precisions[0]
+        print(f"\nTrainer step per precision: examples/s, and ratio to {base} (median of the per-round ratios, min-max)")
+        print(f"{'family':15s}" + "".join(f"{p:>30s}" for p in precisions))
+        for family, result in results.items():
+            cells = []
+            for precision in precisions:
+                mine = result["precisions"][precision]
+                ratio = mine.get(f"trainer_ratio_to_{base}")
+                cells.append(_cell(mine["examples_per_second"]["trainer"], ratio).rjust(30) if ratio else "-".rjust(30))
+            print(f"{family:15s}" + "".join(cells))
     if any("flops_per_step" in r for r in results.values()):
         print("\nModel FLOPs (dot + convolution, from the step's HLO) against peak")
         print(f"{'family':15s}{'GFLOP/step':>12s}{'step ms':>10s}{'GFLOP/s':>10s}{'matmul GFLOP/s':>16s}"
@@ -261,7 +298,7 @@ def print_table(results, nominal, batch_size):
             print(f"{family:15s}{result['flops_per_step'] / 1e9:12.2f}{1000 * step_seconds:10.1f}"
                   f"{achieved / 1e9:10.1f}{(peak or 0) / 1e9:16.1f}{share}{nominal_share}")
     if any("input_examples_per_second" in r for r in results.values()):
-        print("\nInput pipeline (zoo.data.load with the family's options) against the Trainer's consumption")
+        print("\nInput pipeline (the Trainer's own `Trainer.dataset()`, iterated alone) against the Trainer's consumption")
         print(f"{'family':15s}{'input ex/s':>12s}{'trainer ex/s':>14s}{'headroom':>10s}")
         for family, result in results.items():
             if "input_examples_per_second" in result and "trainer" in result["examples_per_second"]:
@@ -284,8 +321,16 @@ def main():
     parser.add_argument("--no-flops", action="store_true", help="skip counting FLOPs from the HLO")
     parser.add_argument("--xla", default="auto", type=lambda v: {"true": True, "false": False}.get(v, v),
                         choices=["auto", True, False], help="the Trainer's config.xla (auto, true, false)")
+    parser.add_argument("--precisions", nargs="+", default=None, choices=["auto", *PRECISIONS],
+                        help="dtype policies to compare, windows interleaved (default: float32, and auto's choice "
+                             "on this machine if it is not float32); the first is the base of the ratios")
     parser.add_argument("--json", default=os.path.join(RESULTS, "training_speed.json"))
     args = parser.parse_args()
+    auto = resolve_precision("auto")[0]
+    args.precisions = list(dict.fromkeys(auto if p == "auto" else p for p in
+                                         (args.precisions or ["float32", auto])))
+    print(f"precision auto on this machine: {auto} ({resolve_precision('auto')[1]})")
+    load_before = os.getloadavg()
     nominal, derivation = nominal_peak()
     peak = MatmulPeak(args.matmul_size) if args.matmul_size else None
     started = datetime.datetime.now(datetime.timezone.utc)
@@ -299,7 +344,10 @@ def main():
             continue
         rates = results[family]["examples_per_second"]
         print("  examples/s: " + ", ".join(f"{v} {r:.1f}" for v, r in rates.items()), flush=True)
+    load_after = os.getloadavg()
     print(f"\n{summary_line(started)}")
+    print("load average before: " + " ".join(f"{x:.2f}" for x in load_before)
+          + "; after: " + " ".join(f"{x:.2f}" for x in load_after) + " (1, 5, 15 min)")
     print_table(results, nominal, args.batch_size)
     for family, error in failed.items():
         print(f"{family} failed: {error}")
@@ -311,7 +359,9 @@ def main():
                    "machine": machine(), "nominal_peak_flops_per_second": nominal,
                    "nominal_peak_derivation": derivation, "batch_size": args.batch_size,
                    "window_seconds": args.window_seconds, "steps": args.steps,
-                   "windows": args.windows, "families": results, "failed": failed}, f, indent=2)
+                   "windows": args.windows, "precisions": args.precisions, "auto_precision": auto,
+                   "load_average_before": load_before, "load_average_after": load_after,
+                   "families": results, "failed": failed}, f, indent=2)
 
 
 if __name__ == "__main__":

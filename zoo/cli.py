@@ -1,6 +1,7 @@
 """`zoo` on the command line: parse, call the library, print.
 
     zoo data show shapes --out shapes.png
+    zoo data prepare shapes
     zoo text vectors --data coco --data-path ../shared/data/coco-mini --out coco.kv
     zoo models
     zoo train cgan_t2i --data shapes --steps 2000 --batch-size 32 --workdir runs/t2i
@@ -40,6 +41,22 @@ def _data_show(args):
     print(f"wrote {args.count} {args.split} scenes to {args.out}")
 
 
+def _data_prepare(args):
+    from zoo.data import shapes, shapes_cache
+    from zoo.data.errors import DataError
+
+    if args.name != "shapes":
+        raise DataError(f"only 'shapes' is rendered and can be prepared (the others are read from files), got {args.name!r}.")
+    splits = args.splits or list(shapes.SPLITS)
+    unknown = [split for split in splits if split not in shapes.SPLITS]
+    if unknown:
+        raise DataError(f"unknown split(s) {unknown}; shapes has {list(shapes.SPLITS)}.")
+    for split in splits:
+        written = shapes_cache.prepare(split, args.image_size, data_dir=args.data_dir, workers=args.workers)
+        print(f"shapes {split} at {args.image_size} px: " + (f"{written} shard(s) written" if written else "already prepared"))
+    print(f"in {shapes_cache.cache_root(args.data_dir)}")
+
+
 def _text_vectors(args):
     from zoo.data import split_captions
     from zoo.text.word_vectors import train_word_vectors
@@ -55,10 +72,9 @@ def _text_vectors(args):
 
 def _models(args):
     import zoo
+    from zoo.local_weights import LocalWeightsError
     from zoo.models.base import count_params
     from zoo.registry import get_entry
-
-    from zoo.local_weights import LocalWeightsError
 
     rows = [("name", "task", "params", "inputs", "outputs")]
     for name in zoo.list_models(pattern=args.pattern, task=args.task):
@@ -372,6 +388,14 @@ def build_parser():
     show.add_argument("--count", type=int, default=12)
     show.add_argument("--out", default="shapes.png")
     show.set_defaults(run=_data_show)
+    prepare = data.add_parser("prepare", help="render shapes scenes once to disk (TFDS's data directory); "
+                                              "training then reads them instead of rendering")
+    prepare.add_argument("name")
+    prepare.add_argument("--splits", nargs="+", help="default: every split")
+    prepare.add_argument("--image-size", type=int, default=64, choices=[32, 64, 128])
+    prepare.add_argument("--data-dir", help="default: $TFDS_DATA_DIR or ~/tensorflow_datasets")
+    prepare.add_argument("--workers", type=int, help="processes rendering at once (default: one per core)")
+    prepare.set_defaults(run=_data_prepare)
 
     text = commands.add_parser("text", help="text encoders' files").add_subparsers(dest="action", required=True)
     vectors = text.add_parser("vectors", help="train Word2Vec on a data set's training captions (gensim), for "
@@ -406,7 +430,9 @@ def build_parser():
     train.add_argument("--dry-run", action="store_true",
                        help="print what would train (with --recipe: each stage, its steps, where the run stands); train nothing")
     train.add_argument("--no-xla", action="store_true")
-    train.add_argument("--precision", choices=["float32", "mixed_float16", "mixed_bfloat16"])
+    train.add_argument("--precision", choices=["auto", "float32", "mixed_float16", "mixed_bfloat16"],
+                       help="auto (the default): mixed_bfloat16 on a CPU with avx512_bf16 or amx_bf16, a GPU of "
+                            "compute capability 8.0+ or a TPU, float32 elsewhere")
     train.add_argument("--strategy", choices=["default", "mirrored", "multi_worker"])
     train.add_argument("--set", action="extend", nargs="+", metavar="KEY=VALUE",
                        help="override a config field (learning_rate=1e-4, hparams.loss=hinge, model.image_size=32)")

@@ -28,7 +28,9 @@ def _float_dtypes(variables):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("precision", ["mixed_float16", "mixed_bfloat16"])
+# mixed_bfloat16 takes the same path without the loss scale; `test_bfloat16.py` trains every
+# family under it (its resume is float32's: the same float32 variables and slots).
+@pytest.mark.parametrize("precision", ["mixed_float16"])
 def test_mixed_precision_trains_resumes_and_restores_the_global_policy(tmp_path, precision):
     assert keras.mixed_precision.global_policy().name == "float32"
     config = gan_config(tmp_path, precision)

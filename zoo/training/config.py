@@ -7,13 +7,15 @@ import os
 from zoo.local_weights import LOCAL_FILE_FIELDS
 from zoo.training.workdir import atomic_write_text
 
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multi_worker")
 # Paths a config may hold besides the workdir; `config.json` stores them relative to the workdir.
 PATH_FIELDS = ("data_path", "init_from")
 # What a resumed run cannot change: the checkpoint's variables were made for these values
-# (init_from only seeds a fresh run, so on a resume it would silently do nothing).
-FIXED_ON_RESUME = ("model", "model_overrides", "precision", "init_from", "init_networks")
+# (init_from only seeds a fresh run, so on a resume it would silently do nothing). The precision
+# may change between float32 and bfloat16 (the same float32 variables), not to or from the loss
+# scale of mixed_float16, whose checkpoints hold it (`Trainer._check_resume_config`).
+FIXED_ON_RESUME = ("model", "model_overrides", "init_from", "init_networks")
 
 
 @dataclasses.dataclass
@@ -38,7 +40,9 @@ class TrainConfig:
     # backend ran every family's step 2-5x slower than TensorFlow's oneDNN kernels
     # (benchmarks/README.md); True or False forces it.
     xla: object = "auto"
-    precision: str = "float32"
+    # "auto": mixed_bfloat16 where the CPU (avx512_bf16, amx_bf16), GPU (compute capability 8.0+)
+    # or TPU computes bfloat16 natively, float32 elsewhere (`training/precision.py`).
+    precision: str = "auto"
     strategy: str = "default"
     devices: int = 0  # mirrored: logical CPU devices to create when there is no GPU (0: use what exists)
     checkpoint_every: int = 500

@@ -38,6 +38,7 @@ from zoo.training.checkpoints import (NoIntactCheckpointError, all_finite, check
                                      newest_intact, restore_newest_intact)
 from zoo.training.config import FIXED_ON_RESUME, TrainConfig
 from zoo.training.ema import ExponentialMovingAverage
+from zoo.training.precision import loss_scaled, resolve_precision
 from zoo.training.runs import VOCABULARY_FILE, data_vocabulary, load_trained, run_vocabulary
 from zoo.training.steps import get_steps
 from zoo.training.workdir import WorkdirLock, WorkdirWriteError, atomic_write_text
@@ -90,10 +91,11 @@ class Trainer:
 
     def _set_up(self, config, resume):
         self._check_workdir()
+        self.precision, _ = resolve_precision(config.precision)
         if resume:
             self._check_resume_config()
         # The policy applies to the layers built here; it is put back so that it does not leak.
-        with _global_dtype_policy(config.precision):
+        with _global_dtype_policy(self.precision):
             self._build(config, resume)
         self.step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.checkpoint = tf.train.Checkpoint(
@@ -161,6 +163,10 @@ class Trainer:
         saved = TrainConfig.load(path)
         changed = [f"{name} (trained with {getattr(saved, name)!r}, asked {getattr(self.config, name)!r})"
                    for name in FIXED_ON_RESUME if not saved.same_setting(self.config, name)]
+        saved_precision, _ = resolve_precision(saved.precision)
+        if loss_scaled(saved_precision) != loss_scaled(self.precision):
+            changed.append(f"precision (trained with {saved.precision!r}, asked {self.config.precision!r}: "
+                           "only mixed_float16 checkpoints hold a loss scale)")
         if changed:
             raise ValueError(f"--resume cannot change {', '.join(changed)}: the checkpoint's variables were made "
                              f"for the saved values. Train a new run in another workdir instead.")
@@ -191,7 +197,7 @@ class Trainer:
         optimizers = {}
         for group, variables in self.steps.optimizer_groups(self.task).items():
             optimizer = keras.optimizers.Adam(name=f"{group}_adam", **settings)
-            if self.config.precision == "mixed_float16":
+            if loss_scaled(self.precision):
                 optimizer = keras.optimizers.LossScaleOptimizer(optimizer, name=f"{group}_loss_scale")
             optimizer.build(variables)  # XLA cannot create the slot variables later
             optimizers[group] = optimizer
@@ -240,12 +246,22 @@ class Trainer:
         options = {**self.steps.dataset_options, **options}
         kwargs = {"vocabulary": self.task.vocabulary, "max_length": self.task.config.max_length} \
             if getattr(self.task, "uses_text", False) else {}
+        if self.config.data == "shapes":
+            options.setdefault("cache", self._shapes_cache(split))
         dataset = zoo.data.load(self.config.data, split=split, batch_size=self.config.batch_size,
                                 image_size=image_size, path=self.config.data_path, seed=self.config.seed,
                                 skip_examples=skip_examples, **kwargs, **options)
         if split != "train":
             return dataset
         return dataset.map(lambda batch: {k: v for k, v in batch.items() if k in _STEP_KEYS})
+
+    def _shapes_cache(self, split):
+        """A run that reads the training split at least once through prepares it first (`shapes_cache`):
+        rendering it once costs less than rendering it on the fly. Shorter runs read what is prepared."""
+        from zoo.data.shapes import SPLITS
+
+        reads = (self.config.steps - int(self.step_counter)) * self.config.batch_size
+        return True if split == "train" and reads >= SPLITS["train"] else "auto"
 
     # === The compiled step ===
     def step_function(self):
