@@ -72,6 +72,7 @@ def test_model_embedding_starts_from_the_file_and_reports_the_missing_words(vect
 
 
 def test_frozen_vectors_stay_put_while_the_encoder_trains(vector_files):
+    keras.utils.set_random_seed(0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         model = zoo.build("matcher_tiny", word_vectors=str(vector_files["vectors.kv"]), train_word_vectors=False)
@@ -79,11 +80,11 @@ def test_frozen_vectors_stay_put_while_the_encoder_trains(vector_files):
     embedding = model.text_encoder.token_embedding.embeddings
     assert not any(v is embedding for v in model.trainable_variables)
     before, lstm_before = embedding.numpy(), [v.numpy() for v in model.text_encoder.trainable_variables]
-    optimizer = keras.optimizers.Adam(1e-2)
+    optimizer = keras.optimizers.Adam(1e-3)
     optimizer.build(model.trainable_variables)
     batch = next(iter(zoo.data.load("shapes", batch_size=4, image_size=32, masks=None)))
     step = tf.function(lambda b: steps.train_step(model, {"matcher": optimizer}, b, tf.constant([0, 0]), {}))
-    losses = [float(step({"image": batch["image"], "tokens": batch["tokens"]})["loss"]) for _ in range(3)]
+    losses = [float(step({"image": batch["image"], "tokens": batch["tokens"]})["loss"]) for _ in range(5)]
     assert np.all(np.isfinite(losses)) and losses[-1] < losses[0]
     np.testing.assert_array_equal(embedding.numpy(), before)
     assert any(np.abs(v.numpy() - b).max() > 0 for v, b in zip(model.text_encoder.trainable_variables, lstm_before))
