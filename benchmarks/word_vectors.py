@@ -80,6 +80,7 @@ def main():
     parser.add_argument("--target", type=float, default=0.95)
     parser.add_argument("--dim", type=int, default=64, help="the matcher's embedding_dim")
     parser.add_argument("--freeze", action="store_true", help="keep the Word2Vec vectors frozen")
+    parser.add_argument("--inits", nargs="+", default=["random", "word2vec"], choices=["random", "word2vec"])
     parser.add_argument("--json", help="write the runs as JSON")
     args = parser.parse_args()
 
@@ -90,7 +91,7 @@ def main():
         for seed in args.seeds:
             vectors_path = os.path.join(folder, f"shapes_{seed}.kv")
             train_word_vectors(captions, dimensions=args.dim, seed=seed).save(vectors_path)
-            for init in ("random", "word2vec"):
+            for init in args.inits:
                 result = run(init, seed, vectors_path, args, images, caption_sets)
                 results.append(result)
                 shown = ", ".join(f"{s}: {a:.3f}" for s, a in result["curve"][::max(1, len(result["curve"]) // 8)])
@@ -99,7 +100,7 @@ def main():
                       flush=True)
     print(f"\nsteps to {args.target:.0%} text-to-image retrieval among {SCENES} test scenes "
           f"(evaluated every {args.eval_every} steps, batch {args.batch_size}):")
-    for init in ("random", "word2vec"):
+    for init in args.inits:
         steps = [r["steps_to_target"] for r in results if r["init"] == init]
         reached = [s for s in steps if s]
         summary = f"mean {np.mean(reached):.0f}" if len(reached) == len(steps) else f"{len(reached)} of {len(steps)} reached"
