@@ -2,6 +2,7 @@
 
     zoo data show shapes --out shapes.png
     zoo data prepare shapes
+    zoo text vectors --data coco --data-path ../shared/data/coco-mini --out coco.kv
     zoo models
     zoo train cgan_t2i --data shapes --steps 2000 --batch-size 32 --workdir runs/t2i
 """
@@ -56,14 +57,32 @@ def _data_prepare(args):
     print(f"in {shapes_cache.cache_root(args.data_dir)}")
 
 
+def _text_vectors(args):
+    from zoo.data import split_captions
+    from zoo.text.word_vectors import train_word_vectors
+
+    captions = split_captions(args.data, args.data_path, split="train")
+    vectors = train_word_vectors(captions, dimensions=args.dim, window=args.window, min_count=args.min_count,
+                                 epochs=args.epochs, seed=args.seed)
+    vectors.save(args.out)
+    print(f"{len(vectors)} words, {vectors.vector_size} dimensions, Word2Vec on the {len(captions)} training "
+          f"captions of {args.data}: wrote {args.out} (use it with --set model.word_vectors={args.out} "
+          f"model.embedding_dim={vectors.vector_size})")
+
+
 def _models(args):
     import zoo
+    from zoo.local_weights import LocalWeightsError
     from zoo.models.base import count_params
     from zoo.registry import get_entry
 
     rows = [("name", "task", "params", "inputs", "outputs")]
     for name in zoo.list_models(pattern=args.pattern, task=args.task):
-        task = zoo.build(name)
+        try:
+            task = zoo.build(name, initial_weights=False)  # sizes only: no word vectors or backbone weights read
+        except LocalWeightsError as error:  # a BERT preset folder, which sets the sizes, is not on this machine
+            rows.append((name, get_entry(name).task, "?", "-", str(error).split(";")[0]))
+            continue
         inputs = task.example_inputs(1)
         outputs = task(inputs)  # builds every network
         rows.append((name, get_entry(name).task, f"{count_params(task):,}", _shapes(inputs), _shapes(outputs)))
@@ -377,6 +396,19 @@ def build_parser():
     prepare.add_argument("--data-dir", help="default: $TFDS_DATA_DIR or ~/tensorflow_datasets")
     prepare.add_argument("--workers", type=int, help="processes rendering at once (default: one per core)")
     prepare.set_defaults(run=_data_prepare)
+
+    text = commands.add_parser("text", help="text encoders' files").add_subparsers(dest="action", required=True)
+    vectors = text.add_parser("vectors", help="train Word2Vec on a data set's training captions (gensim), for "
+                              "model.word_vectors")
+    vectors.add_argument("--data", default="shapes", help="shapes or coco")
+    vectors.add_argument("--data-path", help="the data set's folder (coco)")
+    vectors.add_argument("--out", required=True, help="the gensim KeyedVectors file to write (.kv)")
+    vectors.add_argument("--dim", type=int, default=64, help="vector width: the model's embedding_dim (default 64)")
+    vectors.add_argument("--epochs", type=int, default=10)
+    vectors.add_argument("--window", type=int, default=5)
+    vectors.add_argument("--min-count", type=int, default=1)
+    vectors.add_argument("--seed", type=int, default=0)
+    vectors.set_defaults(run=_text_vectors)
 
     models = commands.add_parser("models", help="table of registered models")
     models.add_argument("--pattern")

@@ -74,7 +74,7 @@ def quiet_python_logs(verbose):
     warnings.filterwarnings("ignore")
     # Ours say something about the user's data (a COCO image skipped, ...).
     warnings.filterwarnings("default", category=UserWarning, module=r"zoo(\.|$)")
-    for name in ("tensorflow", "absl", "keras", "h5py", "matplotlib"):
+    for name in ("tensorflow", "absl", "keras", "h5py", "matplotlib", "gensim", "smart_open"):
         logging.getLogger(name).setLevel(logging.ERROR)
     try:
         from absl import logging as absl_logging

@@ -9,8 +9,9 @@ registers its presets, each a name with config defaults, with `register_presets`
     })
 
 then `zoo.build("cgan_t2i_tiny", noise_dim=4)` builds it with overrides. Any other
-builder (a function of keyword overrides returning a ready task model) registers
-with the `register_model` decorator.
+builder (a function of keyword overrides returning a ready task model, which also takes
+the preset builders' `text_encoder=None`, `vocabulary=None` and `initial_weights=True`, as the
+Trainer and `load_trained` pass them) registers with the `register_model` decorator.
 """
 
 import dataclasses
@@ -58,7 +59,9 @@ def register_presets(task_class, presets):
     """Register `task_class`'s presets: {name: (description, config defaults)}.
 
     Each preset builds `task_class(task_class.config_class(defaults + overrides))`,
-    with an optional shared `text_encoder` (ignored by a task that reads no text) and `vocabulary`.
+    with an optional shared `text_encoder` (ignored by a task that reads no text) and `vocabulary`;
+    `initial_weights=False` blanks the config's `initial_weight_fields` (word vectors, backbone
+    weights: files that only seed weights a checkpoint then restores).
     """
     for name, (description, defaults) in presets.items():
         register_model(name, task=task_class.task_name, description=description)(
@@ -66,7 +69,10 @@ def register_presets(task_class, presets):
 
 
 def _preset_builder(task_class, name, defaults):
-    def build(text_encoder=None, vocabulary=None, **overrides):
+    def build(text_encoder=None, vocabulary=None, initial_weights=True, **overrides):
+        if not initial_weights:
+            # Restored from a checkpoint next: the pretrained files that only seed the weights are not read.
+            overrides = {**overrides, **{field: "" for field in task_class.config_class.initial_weight_fields}}
         config = task_class.config_class.from_overrides(overrides, **defaults)
         return task_class(config, vocabulary=vocabulary, text_encoder=text_encoder)
 

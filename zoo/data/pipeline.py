@@ -233,12 +233,24 @@ def default_vocabulary(name, path=None, split="train"):
     if name == "shapes":
         return shapes_vocabulary(), SHAPES_MAX_LENGTH
     if name == "coco":
+        return Vocabulary.from_captions(split_captions(name, path, split), min_count=1), COCO_MAX_LENGTH
+    return None, None
+
+
+def split_captions(name, path=None, split="train"):
+    """Every caption of a captioned data set's split, as a list of str (no image is read or drawn).
+
+    Example:
+        captions = split_captions("coco", "../shared/data/coco-mini")   # 5 per image
+    """
+    if name == "shapes":
+        shapes.check_split(split)
+        return [c for index in range(shapes.SPLITS[split]) for c in shapes.scene_captions(split, index)]
+    if name == "coco":
         from zoo.data import coco
 
-        records = coco.read_annotations(path, split=split, validate=False)
-        captions = [c for record in records for c in record[1]]
-        return Vocabulary.from_captions(captions, min_count=1), COCO_MAX_LENGTH
-    return None, None
+        return [c for record in coco.read_annotations(path, split=split, validate=False) for c in record[1]]
+    raise DataError(f"Data set {name!r} has no captions to read; captioned data sets: 'shapes', 'coco'.")
 
 
 def load(name, split="train", batch_size=32, image_size=64, path=None, vocabulary=None,

@@ -207,6 +207,12 @@ def scene(split, index, image_size=REFERENCE_SIZE):
             "objects": public}
 
 
+def scene_captions(split, index):
+    """The three captions of scene `index` of `split`, as `scene` gives them, without drawing it."""
+    check_index(split, index)
+    return caption_texts(_layout(split, index)[0])
+
+
 def render(objects, seed, image_size=REFERENCE_SIZE):
     """A new real image of given objects: fresh size, position and colour jitter, background and noise.
 

@@ -97,9 +97,14 @@ def refuse_to_hide_a_pretrained_model(name):
 
 def write_metadata(task, path, extra=None):
     """`assets.extra/zoo.json`: the family, kind and config (TF Serving ignores `assets.extra`)."""
+    from zoo.local_weights import LOCAL_FILE_FIELDS, portable_name
+
     os.makedirs(os.path.join(path, "assets.extra"), exist_ok=True)
+    # The pretrained files a model started from, by name: the export needs none of them, and a
+    # path would be the training machine's.
+    config = {k: portable_name(v) if k in LOCAL_FILE_FIELDS else v for k, v in task.config.to_dict().items()}
     metadata = {"family": task.family, "task": task.task_name,
-                "image_size": int(task.config.image_size), "config": task.config.to_dict(), **(extra or {})}
+                "image_size": int(task.config.image_size), "config": config, **(extra or {})}
     with open(os.path.join(path, "assets.extra", "zoo.json"), "w") as f:
         json.dump(metadata, f, indent=1, default=str)
 

@@ -16,8 +16,9 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.kinds import KINDS, seeds_per_caption
-from zoo.text import (SHAPES_MAX_LENGTH, TextEncoder, Tokenizer, Vocabulary, check_captions, check_known_words,
-                      python_words, shapes_vocabulary)
+from zoo.text import (SHAPES_MAX_LENGTH, Tokenizer, Vocabulary, check_captions, check_known_words, python_words,
+                      shapes_vocabulary)
+from zoo.text.choice import build_text_encoder
 
 
 @dataclasses.dataclass
@@ -28,6 +29,21 @@ class TaskConfig:
     max_length: int = SHAPES_MAX_LENGTH
     embedding_dim: int = 64
     text_units: int = 64
+    # The shared text encoder (zoo.text.choice): "bilstm", or "bert" (keras-hub's BertBackbone).
+    text_model: str = "bilstm"
+    # bilstm: a word2vec / GloVe / gensim .kv file whose vectors initialise the token embedding
+    # (embedding_dim must be their width); train_word_vectors=False keeps them frozen.
+    word_vectors: str = ""
+    train_word_vectors: bool = True
+    # bert: a local keras-hub BERT preset folder; "" builds one with random weights, bert_layers
+    # layers, bert_heads heads and width 2 * text_units.
+    bert_preset: str = ""
+    bert_layers: int = 2
+    bert_heads: int = 2
+
+    # Fields that only set initial weights (a file read once); a model restored from a checkpoint or
+    # a SavedModel needs none of them (`zoo.build(..., initial_weights=False)`).
+    initial_weight_fields = ("word_vectors",)
 
     @classmethod
     def from_overrides(cls, overrides, **defaults):
@@ -70,7 +86,8 @@ class Task(keras.Model):
     Args:
         config: the family's `TaskConfig` subclass instance.
         vocabulary: a `Vocabulary` (default: the `shapes` vocabulary).
-        text_encoder: a `TextEncoder` to share with other models; built when None.
+        text_encoder: a `TextEncoder` or `BertTextEncoder` to share with other models; built from
+            the config's text fields when None (`zoo.text.choice.build_text_encoder`).
     """
 
     family = None  # the registry name of the full-size family (e.g. "cgan_t2i")
@@ -87,13 +104,7 @@ class Task(keras.Model):
         self.vocabulary = vocabulary or shapes_vocabulary()
         self._tokenizer = None
         if self.uses_text:
-            self.text_encoder = text_encoder or TextEncoder(
-                vocabulary_size=len(self.vocabulary),
-                max_length=self.config.max_length,
-                embedding_dim=self.config.embedding_dim,
-                units=self.config.text_units,
-                name="text_encoder",
-            )
+            self.text_encoder = text_encoder or build_text_encoder(self.config, self.vocabulary)
             self._check_encoder(self.text_encoder)
 
     def _check_encoder(self, encoder):

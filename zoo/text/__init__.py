@@ -1,4 +1,5 @@
-"""Shared text: vocabulary, tensorflow-text tokenization, and the `TextEncoder`."""
+"""Shared text: vocabulary, tensorflow-text tokenization, the `TextEncoder` (BiLSTM, optionally from word
+vectors: `word_vectors`) and the BERT encoder (`bert.BertTextEncoder`), chosen by `choice.build_text_encoder`."""
 
 from zoo.text.encoder import MaskedMean, TextEncoder  # noqa: F401
 from zoo.text.tokenizer import (  # noqa: F401

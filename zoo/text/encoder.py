@@ -45,17 +45,21 @@ class TextEncoder(keras.Model):
         embedding_dim: width of the token embedding.
         units: LSTM units in each direction.
         dropout: dropout on the embedded tokens during training.
+        train_embedding: False freezes the token embedding (word vectors kept as given,
+            `set_word_vectors`); the BiLSTM still trains.
 
     Example:
         encoder = TextEncoder(vocabulary_size=32, max_length=24)
         words, sentence = encoder(token_ids)
     """
 
-    def __init__(self, vocabulary_size, max_length, embedding_dim=64, units=64, dropout=0.0, **kwargs):
+    def __init__(self, vocabulary_size, max_length, embedding_dim=64, units=64, dropout=0.0, train_embedding=True,
+                 **kwargs):
         # === Layers ===
         token_embedding = keras.layers.Embedding(
             vocabulary_size, embedding_dim, mask_zero=True, name="token_embedding"
         )
+        token_embedding.trainable = train_embedding
         lstm = keras.layers.Bidirectional(
             keras.layers.LSTM(units, return_sequences=True), name="bilstm"
         )
@@ -73,11 +77,19 @@ class TextEncoder(keras.Model):
         self.embedding_dim = embedding_dim
         self.units = units
         self.dropout = dropout
+        self.train_embedding = train_embedding
         self.token_embedding = token_embedding
 
     @property
     def feature_dim(self):
         return 2 * self.units
+
+    def set_word_vectors(self, matrix):
+        """Set the token embedding to `matrix` [vocabulary_size, embedding_dim] (`zoo.text.word_vectors`)."""
+        expected = (self.vocabulary_size, self.embedding_dim)
+        if tuple(matrix.shape) != expected:
+            raise ValueError(f"Word vectors of shape {tuple(matrix.shape)} do not fit the token embedding {expected}.")
+        self.token_embedding.embeddings.assign(matrix)
 
     def get_config(self):
         return {
@@ -87,6 +99,7 @@ class TextEncoder(keras.Model):
             "embedding_dim": self.embedding_dim,
             "units": self.units,
             "dropout": self.dropout,
+            "train_embedding": self.train_embedding,
         }
 
     @classmethod

@@ -4,6 +4,7 @@ import dataclasses
 import json
 import os
 
+from zoo.local_weights import LOCAL_FILE_FIELDS
 from zoo.training.workdir import atomic_write_text
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
@@ -122,7 +123,8 @@ class TrainConfig:
 
     def portable_dict(self):
         """The fields without the machine's paths: no `workdir` (the folder holding `config.json` is
-        the workdir), and `data_path` / `init_from` relative to the workdir. What `config.json` and
+        the workdir), and `data_path` / `init_from` (and the model's pretrained files given by path:
+        `model.word_vectors`, ...) relative to the workdir. What `config.json` and
         an export's `zoo.json` hold, so a run can be moved or copied and still find its parts.
         """
         values = dataclasses.asdict(self)
@@ -130,6 +132,11 @@ class TrainConfig:
         for name in PATH_FIELDS:
             if values[name] is not None:
                 values[name] = os.path.relpath(os.path.abspath(values[name]), os.path.abspath(self.workdir))
+        # A model's pretrained files given by path likewise; a bare name found in the weights folder stays.
+        values["model_overrides"] = {
+            k: os.path.relpath(os.path.abspath(v), os.path.abspath(self.workdir))
+            if k in LOCAL_FILE_FIELDS and isinstance(v, str) and v and os.path.exists(v) else v
+            for k, v in values["model_overrides"].items()}
         return values
 
     def save(self, path):
@@ -159,6 +166,12 @@ class TrainConfig:
         for name in PATH_FIELDS:
             if values.get(name) is not None and not os.path.isabs(values[name]):
                 values[name] = os.path.normpath(os.path.join(workdir, values[name]))
+        overrides = values.get("model_overrides") or {}
+        for name in LOCAL_FILE_FIELDS:
+            value = overrides.get(name)
+            if isinstance(value, str) and value and not os.path.isabs(value) \
+                    and os.path.exists(os.path.join(workdir, value)):
+                overrides[name] = os.path.normpath(os.path.join(workdir, value))
         return cls(workdir=workdir, **values)
 
 

@@ -12,6 +12,9 @@ from zoo.training.checkpoints import checkpoint_paths, restore_newest_intact
 from zoo.training.config import TrainConfig
 from zoo.training.ema import ExponentialMovingAverage
 from zoo.training.steps import get_steps
+from zoo.text import Vocabulary
+
+VOCABULARY_FILE = "vocabulary.txt"  # a run's words, when they are not the model's default (shapes)
 
 
 def load_trained(workdir, use_ema=True, return_checkpoint=False):
@@ -28,7 +31,9 @@ def load_trained(workdir, use_ema=True, return_checkpoint=False):
     checkpoint_dir = os.path.join(workdir, "checkpoints")
     if not checkpoint_paths(checkpoint_dir):
         raise FileNotFoundError(f"No checkpoint in {workdir!r}: has this run trained yet?")
-    task = zoo.build(config.model, **config.model_overrides).build_all()
+    # The checkpoint holds every weight: word vectors and backbone weights files are not read again.
+    task = zoo.build(config.model, vocabulary=run_vocabulary(workdir), initial_weights=False,
+                     **config.model_overrides).build_all()
     ema = ExponentialMovingAverage(get_steps(task.family).ema_networks(task), config.ema_decay)
     # Optimizer slots and the step counter are not needed to use the model.
     latest = restore_newest_intact(tf.train.Checkpoint(task=task, ema=ema.checkpointable()), checkpoint_dir,
@@ -36,6 +41,21 @@ def load_trained(workdir, use_ema=True, return_checkpoint=False):
     if use_ema and keeps_ema(task, config):
         ema.copy_to_networks()
     return (task, latest) if return_checkpoint else task
+
+
+def run_vocabulary(workdir):
+    """The vocabulary a run trained with, from `workdir/vocabulary.txt`; None (the model's default,
+    `shapes`) when the run has none."""
+    path = os.path.join(workdir, VOCABULARY_FILE)
+    return Vocabulary.load(path) if os.path.exists(path) else None
+
+
+def data_vocabulary(config):
+    """The vocabulary a new run on `config.data` builds its model with: None (the model's default) on
+    `shapes`, else the words of the data's training captions (COCO), or None for data without captions."""
+    if config.data == "shapes":
+        return None
+    return zoo.data.default_vocabulary(config.data, config.data_path)[0]
 
 
 def keeps_ema(task, config):

@@ -39,7 +39,7 @@ from zoo.training.checkpoints import (NoIntactCheckpointError, all_finite, check
 from zoo.training.config import FIXED_ON_RESUME, TrainConfig
 from zoo.training.ema import ExponentialMovingAverage
 from zoo.training.precision import loss_scaled, resolve_precision
-from zoo.training.runs import load_trained
+from zoo.training.runs import VOCABULARY_FILE, data_vocabulary, load_trained, run_vocabulary
 from zoo.training.steps import get_steps
 from zoo.training.workdir import WorkdirLock, WorkdirWriteError, atomic_write_text
 
@@ -121,8 +121,19 @@ class Trainer:
 
     # === Set-up ===
     def _build(self, config, resume):
+        vocabulary = run_vocabulary(config.workdir)
+        if vocabulary is None and not resume:
+            vocabulary = data_vocabulary(config)
+            if vocabulary is not None and self.is_chief:
+                path = os.path.join(config.workdir, VOCABULARY_FILE)
+                try:
+                    atomic_write_text(path, "\n".join(vocabulary.tokens) + "\n")
+                except OSError as error:
+                    raise WorkdirWriteError(f"Cannot write {path!r}: {error.strerror}.") from None
         with self.strategy.scope():
-            self.task = zoo.build(config.model, **config.model_overrides)
+            # A resumed run's checkpoint holds every weight: pretrained files are not read again.
+            self.task = zoo.build(config.model, vocabulary=vocabulary, initial_weights=not resume,
+                                  **config.model_overrides)
         if self.task.uses_text:
             # The tokenizer keeps its words in a string variable; made outside the strategy, because
             # MultiWorkerMirroredStrategy broadcasts initial values with collectives that take numbers only.

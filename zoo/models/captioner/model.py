@@ -1,7 +1,9 @@
 """`captioner`: image to text with soft attention (Show, Attend and Tell).
 
 A small ResNet-style CNN, trained from scratch, turns an image into a grid of
-feature vectors (8x8 for 64x64 images). An LSTM decoder reads the caption
+feature vectors (8x8 for 64x64 images); or a `keras.applications` backbone (ResNet50,
+MobileNetV3, EfficientNetB0) with weights from a local file, frozen by default, whose
+last grid (stride 32) is projected to the feature width (`image_backbone`, `backbone.py`). An LSTM decoder reads the caption
 through the shared `text_encoder.token_embedding`, attends over the grid with
 additive (Bahdanau) attention at every step, gates the attended context as in
 the paper, and predicts the next word with a vocabulary softmax. Its initial
@@ -22,6 +24,7 @@ import keras
 import tensorflow as tf
 
 from zoo.models.base import ImageToTextTask, TaskConfig
+from zoo.models.captioner.backbone import check_backbone_config
 from zoo.models.captioner.decoding import CaptionDecoding
 from zoo.models.captioner.network import build_decoders, build_image_encoder
 from zoo.registry import register_presets
@@ -36,10 +39,22 @@ class CaptionerConfig(TaskConfig):
     feature_dim: int = 128  # width of each grid feature
     decoder_units: int = 256  # LSTM units
     attention_units: int = 128  # width of the additive attention's hidden layer
+    # A keras.applications backbone in place of the small CNN ("" keeps the CNN): "ResNet50",
+    # "MobileNetV3Small", ... (backbone.BACKBONES); the decoder attends over its last grid (stride
+    # 32, so grid_size = image_size // 32). Its weights come from a local file ("" = random).
+    image_backbone: str = ""
+    backbone_weights: str = ""
+    train_backbone: bool = False
+    backbone_alpha: float = 1.0  # MobileNetV3's width multiplier
+
+    initial_weight_fields = TaskConfig.initial_weight_fields + ("backbone_weights",)
 
     def __post_init__(self):
         if self.image_size not in (32, 64, 128, 256):
             raise ValueError(f"image_size must be 32, 64, 128 or 256, got {self.image_size}.")
+        if self.image_backbone:
+            check_backbone_config(self)
+            return
         ratio = self.image_size // max(self.grid_size, 1)
         if self.grid_size < 1 or ratio * self.grid_size != self.image_size or ratio & (ratio - 1):
             raise ValueError(
@@ -111,4 +126,9 @@ register_presets(Captioner, {
     "captioner_tiny": ("Tiny captioner for tests (32x32)",
         {"image_size": 32, "grid_size": 4, "encoder_channels": 4, "max_channels": 8, "feature_dim": 16,
          "decoder_units": 16, "attention_units": 16, "embedding_dim": 8, "text_units": 8}),
+    "captioner_coco": ("Show, Attend and Tell on COCO captions: a frozen ImageNet ResNet50 (local weights "
+                       "file), 8x8 grid of 256x256 images",
+        {"image_size": 256, "grid_size": 8, "image_backbone": "ResNet50",
+         "backbone_weights": "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5", "feature_dim": 512,
+         "decoder_units": 512, "attention_units": 256, "embedding_dim": 256, "max_length": 32}),
 })

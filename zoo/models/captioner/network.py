@@ -1,10 +1,12 @@
-"""The captioner's networks: the image encoder (a small ResNet to a grid of features) and the
-three decoder models (teacher forcing, start, one step) that share one set of layers."""
+"""The captioner's networks: the image encoder (a small ResNet, or a keras.applications backbone, to a
+grid of features) and the three decoder models (teacher forcing, start, one step) that share one
+set of layers."""
 
 import math
 
 import keras
 
+from zoo.models.captioner.backbone import build_backbone
 from zoo.models.captioner.layers import AttentionLSTMCell, GridPositionEmbedding, TeacherForcedDecoding
 
 
@@ -32,6 +34,15 @@ def build_image_encoder(config):
     """The image encoder: images [B, S, S, 3] in [-1, 1] -> grid features [B, G*G, D]."""
     # === Inputs ===
     images = keras.Input((config.image_size, config.image_size, 3), name="images")
+    x = build_backbone(config)(images) if config.image_backbone else _small_cnn(images, config)
+    # === Grid features ===
+    x = keras.layers.Conv2D(config.feature_dim, 1, name="feature_projection")(x)
+    x = keras.layers.Reshape((config.grid_size * config.grid_size, config.feature_dim), name="grid")(x)
+    grid = GridPositionEmbedding(name="grid_position")(x)
+    return keras.Model(images, grid, name="image_encoder")
+
+
+def _small_cnn(images, config):
     # === Stem ===
     x = keras.layers.Conv2D(config.encoder_channels, 3, padding="same", use_bias=False, name="stem_conv")(images)
     x = _normalization(config.encoder_channels, "stem_norm")(x)
@@ -44,11 +55,7 @@ def build_image_encoder(config):
         width = min(width * 2, config.max_channels)
         for block in range(config.blocks_per_stage):
             x = _residual_block(x, width, 2 if block == 0 else 1, f"stage{resolution}_block{block}")
-    # === Grid features ===
-    x = keras.layers.Conv2D(config.feature_dim, 1, name="feature_projection")(x)
-    x = keras.layers.Reshape((config.grid_size * config.grid_size, config.feature_dim), name="grid")(x)
-    grid = GridPositionEmbedding(name="grid_position")(x)
-    return keras.Model(images, grid, name="image_encoder")
+    return x
 
 
 # === Decoder ===

@@ -214,4 +214,7 @@ register_presets(CGANText2Image, {
     "cgan_t2i_tiny": ("Tiny cgan_t2i for tests (32x32)",
         {"image_size": 32, "generator_channels": 4, "discriminator_channels": 4, "encoder_channels": 4,
          "max_channels": 16, "noise_dim": 8, "condition_dim": 8, "embedding_dim": 8, "text_units": 8}),
+    "cgan_t2i_coco": ("cgan_t2i on COCO captions (64x64) with a pretrained BERT text encoder (keras-hub preset "
+                      "folder bert_tiny_en_uncased)",
+        {"text_model": "bert", "bert_preset": "bert_tiny_en_uncased", "max_length": 32}),
 })

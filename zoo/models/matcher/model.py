@@ -131,4 +131,7 @@ register_presets(TextImageMatcher, {
     "matcher_tiny": ("Tiny matcher for tests (32x32)",
         {"image_size": 32, "channels": 4, "max_channels": 16, "embedding_size": 16, "embedding_dim": 8,
          "text_units": 8}),
+    "matcher_coco": ("Text-image matcher on COCO captions, its embedding initialised from GloVe vectors "
+                     "(glove.6B.100d.txt)",
+        {"word_vectors": "glove.6B.100d.txt", "embedding_dim": 100, "max_length": 32}),
 })
