@@ -19,9 +19,9 @@ import tensorflow as tf
 
 from zoo.data import shapes
 from zoo.data.errors import DataError
+from zoo.data.shapes_shards import MAX_OBJECTS, object_table
 from zoo.text import SHAPES_MAX_LENGTH, Tokenizer, Vocabulary, shapes_vocabulary
 
-MAX_OBJECTS = 2
 DATASETS = ("shapes", "coco", "facades", "pix2pix")
 COCO_MAX_LENGTH = 32
 _MASK_CHOICES = ("mix", "box", "stroke", "object", None)
@@ -123,12 +123,8 @@ def _render_one(split, index, position, seed, image_size, masks, prepared=None):
 def _render_scene(split, index, image_size):
     """What `shapes_cache.PreparedScenes.get` reads, rendered now."""
     s = shapes.scene(split, index, image_size=image_size)
-    table = np.full((4, MAX_OBJECTS), -1, np.int32)
-    for k, o in enumerate(s["objects"]):
-        table[:, k] = (shapes.COLOUR_NAMES.index(o["colour"]), shapes.SHAPE_NAMES.index(o["shape"]),
-                       shapes.SIZE_NAMES.index(o["size"]), o["cell"])
     captions = np.array([c.encode() for c in s["captions"]], dtype=object)
-    return s["image"], s["label_map"], captions, table, s
+    return s["image"], s["label_map"], captions, object_table(s), s
 
 
 # === real data ===

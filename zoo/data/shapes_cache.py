@@ -144,11 +144,6 @@ class PreparedScenes:
         self.root = cache_root(data_dir)
         self._shards = {}
 
-    def available(self, count=None):
-        """Whether every shard holding scenes 0..count-1 is on disk."""
-        return all(os.path.exists(_shard_path(self.root, self.split, self.image_size, k))
-                   for k in shards_for(self.split, count))
-
     def _shard(self, shard):
         if shard not in self._shards:
             path = _shard_path(self.root, self.split, self.image_size, shard)

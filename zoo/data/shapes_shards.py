@@ -30,6 +30,15 @@ def _shard_path(root, split, image_size, shard):
     return os.path.join(root, f"{split}_{image_size}px", f"shard-{shard:03d}.npz")
 
 
+def object_table(scene):
+    """int32 [4, MAX_OBJECTS]: each object's colour, shape, size and cell index; -1 where a scene has fewer."""
+    table = np.full((4, MAX_OBJECTS), -1, np.int32)
+    for k, o in enumerate(scene["objects"]):
+        table[:, k] = (shapes.COLOUR_NAMES.index(o["colour"]), shapes.SHAPE_NAMES.index(o["shape"]),
+                       shapes.SIZE_NAMES.index(o["size"]), o["cell"])
+    return table
+
+
 def _render_shard(split, image_size, shard):
     """The arrays of one shard: its scenes rendered in index order."""
     start = shard * SHARD
@@ -44,9 +53,8 @@ def _render_shard(split, image_size, shard):
         s = shapes.scene(split, start + i, image_size=image_size)
         out["image"][i], out["label_map"][i] = s["image"], s["label_map"]
         out["captions"][i] = [c.encode() for c in s["captions"]]
+        out["table"][i] = object_table(s)
         for k, o in enumerate(s["objects"]):
-            out["table"][i, :, k] = (shapes.COLOUR_NAMES.index(o["colour"]), shapes.SHAPE_NAMES.index(o["shape"]),
-                                     shapes.SIZE_NAMES.index(o["size"]), o["cell"])
             out["bbox"][i, k] = o["bbox"]
     return out
 
