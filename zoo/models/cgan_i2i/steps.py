@@ -31,6 +31,8 @@ def cgan_i2i_train_step(task, optimizers, batch, seed, hparams):
     dropout_masks = task.dropout_masks(batch_size, seed)
     generator_variables = task.generator.trainable_variables
     discriminator_variables = task.discriminator.trainable_variables
+    if not hparams["adversarial_weight"]:
+        return _l1_only_step(task, optimizers, inputs, real, dropout_masks, hparams)
     with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
         fake = task.generator({"inputs": inputs, **dropout_masks}, training=True)
         logits = task.discriminator(
@@ -52,6 +54,23 @@ def cgan_i2i_train_step(task, optimizers, batch, seed, hparams):
         "adversarial": adversarial,
         "applied": tf.cast(applied, tf.float32),
     }
+
+
+def _l1_only_step(task, optimizers, inputs, real, dropout_masks, hparams):
+    """The paper's "L1 alone" ablation (`adversarial_weight=0`): the U-Net by L1, no discriminator.
+
+    The discriminator is neither run nor updated, so the ablation costs about a third of a GAN step;
+    its variables stay in the checkpoint as built.
+    """
+    with tf.GradientTape() as generator_tape:
+        fake = task.generator({"inputs": inputs, **dropout_masks}, training=True)
+        l1 = tf.reduce_mean(tf.abs(real - tf.cast(fake, tf.float32)))
+        generator_loss = hparams["l1_weight"] * l1
+    applied = apply_together([(optimizers["generator"], generator_tape, generator_loss,
+                               task.generator.trainable_variables)])
+    zero = tf.zeros([], tf.float32)
+    return {"generator_loss": generator_loss, "discriminator_loss": zero, "l1": l1, "adversarial": zero,
+            "applied": tf.cast(applied, tf.float32)}
 
 
 def optimizer_groups(task):
