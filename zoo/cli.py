@@ -152,7 +152,7 @@ def _apply_stage_flags(config, args):
     """The flags that apply to every stage of a recipe alike (not `--steps`, a cap there, nor `--set`)."""
     if args.batch_size is not None:
         config = config.with_overrides([f"batch_size={args.batch_size}"])
-    for key in ("data", "data_path", "precision", "strategy"):
+    for key in ("data", "data_path", "masks", "precision", "strategy"):
         if getattr(args, key) is not None:
             setattr(config, key, getattr(args, key))
     if args.no_xla:
@@ -421,6 +421,9 @@ def build_parser():
                        "cgan_t2i_shapes) or a recipe .json file; --set reaches its last stage, the other flags every stage")
     train.add_argument("--data")
     train.add_argument("--data-path")
+    train.add_argument("--masks", metavar="FOLDER",
+                       help="hole masks for an inpainting family on data other than shapes (e.g. ../shared/data/masks; "
+                            "its train masks, augmented)")
     train.add_argument("--steps", type=int, metavar="N",
                        help="total training steps; with --recipe: caps every stage at N (e.g. --steps 20 to try it)")
     train.add_argument("--batch-size", type=int)

@@ -9,8 +9,17 @@ the raw layout of `zoo.data`:
 
 Pixels count as holes when they lie on the hole value's side of `threshold`, so
 slightly blurred or JPEG-compressed masks still give clean 0/1 masks.
+
+Held-out masks: in a folder of numbered files (00000.png, 00020.png, ... as in
+`../shared/data/masks`), the files whose number is a multiple of 100 are the `test`
+masks (120 of the shipped 600, 20 per hole-ratio bin) and the others the `train` masks;
+a model never trains on a test mask. `split="train"` masks are augmented as the
+partial-convolution paper does: a random crop, rotation and flips per draw.
+A folder whose names are not all numbers has no held-out masks: both splits are every file.
 """
 
+import logging
+import math
 from pathlib import Path
 from typing import List, Optional, Tuple
 
@@ -20,7 +29,13 @@ from PIL import Image
 
 from zoo.data.errors import DataError, SizeLike, require_directory, size_pair
 
+log = logging.getLogger("zoo.data")
+
 MASK_SUFFIXES = (".png", ".jpg", ".jpeg")
+MASK_SPLITS = ("train", "test", "all")
+TEST_EVERY = 100  # numbered masks: a multiple of this is a test mask
+# Hole-ratio bins of the NVIDIA masks (and of the partial-convolution paper's tables).
+HOLE_BINS = ((0.0, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5), (0.5, 0.6))
 SINGLE_CHANNEL_MODES = ("L", "1")
 # A mask is "binary-ish" when at most this share of its pixels is mid-grey (48..207):
 # room for anti-aliased or JPEG-blurred edges, none for a photo or a soft matte.
@@ -34,8 +49,12 @@ def hole_masks(
     hole_value: int = 255,
     threshold: int = 127,
     validate: bool = True,
+    split: str = "all",
 ) -> tf.data.Dataset:
     """Unbatched dataset of {"mask": uint8 [S, S, 1] of 0/1, "id"} from a folder of mask images.
+
+    `split`: `all` (every file), `train` or `test` (see the module: numbered folders hold out
+    every 100th file for tests).
 
     Without `image_size` all masks must share one size (the dataset's static shape); with
     it (int S or (height, width)) each is resized with nearest neighbours, so it stays 0/1.
@@ -50,7 +69,7 @@ def hole_masks(
     root = require_directory(root, "mask folder")
     size = size_pair(image_size)
     _check_hole_rule(hole_value, threshold)
-    files = mask_files(root)
+    files = mask_files(root, split=split)
     native = _common_size(files, required=size is None)
     if validate:
         for path in files:
@@ -87,16 +106,67 @@ def read_mask(path, image_size: Optional[SizeLike] = None, hole_value: int = 255
     return _pixels_to_mask(tf.constant(pixels[..., None]), size, hole_value, threshold).numpy()
 
 
-def mask_files(root) -> List[Path]:
-    """The mask image files in `root` (not recursive), sorted by name.
+def mask_files(root, split: str = "all") -> List[Path]:
+    """The mask image files in `root` (not recursive), sorted by name; `split` as in `hole_masks`.
 
-    Example: `mask_files("/data/masks")[0].name == "00000.png"`.
+    Example: `mask_files("/data/masks")[0].name == "00000.png"`;
+    `[p.name for p in mask_files("/data/masks", "test")][:2] == ["00000.png", "00100.png"]`.
     """
+    if split not in MASK_SPLITS:
+        raise DataError(f"mask split {split!r} is not one of {MASK_SPLITS}.")
     root = require_directory(root, "mask folder")
     files = sorted(path for path in root.iterdir() if path.suffix.lower() in MASK_SUFFIXES and path.is_file())
     if not files:
         raise DataError(f"no mask images in {str(root)!r}; accepted: files ending in {', '.join(MASK_SUFFIXES)}.")
-    return files
+    if split == "all":
+        return files
+    if not all(path.stem.isdigit() for path in files):
+        log.warning("mask folder %s: file names are not all numbers, so no masks are held out for tests; "
+                    "the %s split uses all %d masks", root.name, split, len(files))
+        return files
+    held_out = [path for path in files if int(path.stem) % TEST_EVERY == 0]
+    chosen = held_out if split == "test" else [path for path in files if int(path.stem) % TEST_EVERY]
+    if not chosen:
+        raise DataError(f"mask folder {str(root)!r} has no {split} masks: test masks are the files numbered "
+                        f"in multiples of {TEST_EVERY} (00000.png, 00100.png, ...), train masks the others.")
+    return chosen
+
+
+def hole_ratio_bin(mask) -> int:
+    """Index in `HOLE_BINS` of a 0/1 mask's hole ratio (ratios of 0.6 and over fall in the last bin).
+
+    Example: `hole_ratio_bin(np.ones((4, 4, 1)) * (np.arange(4) < 1)[:, None, None]) == 2` (25%).
+    """
+    ratio = float(np.mean(np.asarray(mask) > 0))
+    return min(int(ratio * 10), len(HOLE_BINS) - 1)
+
+
+def augment_mask(mask, seed, position, image_size: int):
+    """A random view of a 0/1 training mask, as the partial-convolution paper augments its masks:
+    a rotation by any angle, flips, and a square crop of 1/2 to all of the side, resized back to
+    `image_size` by nearest neighbours. Drawn from (seed, position in the stream).
+
+    Example: `augment_mask(mask, 0, 7, 128)` -> uint8 [128, 128, 1] of 0/1.
+    """
+    mask = tf.convert_to_tensor(mask)
+    side = int(mask.shape[0])
+    draw = tf.stack([tf.constant(seed, tf.int64), tf.cast(position, tf.int64)])
+    uniforms = tf.random.stateless_uniform([2], seed=draw)
+    angle = uniforms[0] * 2.0 * math.pi
+    # Rotation about the centre (the transform maps output coordinates to input ones).
+    cos, sin = tf.cos(angle), tf.sin(angle)
+    centre = (side - 1) / 2.0
+    transform = tf.stack([cos, -sin, centre - cos * centre + sin * centre,
+                          sin, cos, centre - sin * centre - cos * centre, 0.0, 0.0])
+    rotated = tf.raw_ops.ImageProjectiveTransformV3(
+        images=tf.cast(mask[None], tf.float32), transforms=transform[None], output_shape=[side, side],
+        fill_value=0.0, interpolation="NEAREST", fill_mode="CONSTANT")[0]
+    flipped = tf.image.stateless_random_flip_up_down(
+        tf.image.stateless_random_flip_left_right(rotated, seed=draw + 1), seed=draw + 2)
+    crop = tf.cast(tf.round(side * (0.5 + 0.5 * uniforms[1])), tf.int32)
+    cropped = tf.image.stateless_random_crop(flipped, tf.stack([crop, crop, 1]), seed=draw + 3)
+    resized = tf.image.resize(cropped, [image_size, image_size], method="nearest")
+    return tf.cast(tf.reshape(resized, [image_size, image_size, 1]) > 0.5, tf.uint8)
 
 
 def _pixels_to_mask(pixels, size: Optional[Tuple[int, int]], hole_value: int = 255, threshold: int = 127):

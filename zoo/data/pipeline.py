@@ -191,11 +191,29 @@ def _tfds_examples(name, split, data_dir, image_size):
     return raw.map(resize, num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def _folder_masks(path, image_size, seed):
+def _folder_masks(path, image_size, seed, split, skip_examples=0):
+    """The hole of each stream position from a folder of masks (`zoo.data.mask_folder`).
+
+    `train`: a mask drawn from the folder's train masks and augmented (`augment_mask`), both from
+    (seed, position), so a resumed run continues the same stream. Other splits: the held-out test
+    masks in order, cycled, unaugmented.
+    """
     from zoo.data import mask_folder
 
-    holes = mask_folder.hole_masks(path, image_size=image_size).map(lambda example: example["mask"])
-    return holes.shuffle(256, seed=seed).repeat()
+    if split != "train":
+        holes = mask_folder.hole_masks(path, image_size=image_size, split="test").map(lambda example: example["mask"])
+        return holes.repeat().skip(skip_examples)
+    files = tf.constant([str(p) for p in mask_folder.mask_files(path, split="train")])
+    load_size = 2 * image_size  # crops of 1/2 to all of it, resized to image_size
+
+    def draw(position):
+        pick = tf.random.stateless_uniform([], seed=tf.stack([tf.constant(seed, tf.int64), position]) + 17,
+                                           maxval=tf.shape(files, out_type=tf.int64)[0], dtype=tf.int64)
+        pixels = tf.io.decode_image(tf.io.read_file(files[pick]), channels=1, dtype=tf.uint8, expand_animations=False)
+        mask = tf.image.resize(tf.cast(pixels > 127, tf.uint8), [load_size, load_size], method="nearest")
+        return mask_folder.augment_mask(tf.reshape(mask, [load_size, load_size, 1]), seed, position, image_size)
+
+    return tf.data.Dataset.range(skip_examples, 2**62).map(draw, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 # === common tail ===
@@ -259,7 +277,8 @@ def load(name, split="train", batch_size=32, image_size=64, path=None, vocabular
             (paired "AB" images at `path`), or the name of a TFDS data set prepared locally.
         split: the split name (`shapes`: train, validation, test, test_compositional).
         masks: `mix` (the spec's training mix), a kind (`box`, `stroke`, `object`), a folder
-            of PNG hole masks (255 = hole), or None (no hole).
+            of PNG hole masks (255 = hole; the `train` split draws augmented train masks, other
+            splits the held-out test masks: `zoo.data.mask_folder`), or None (no hole).
         shuffle, repeat: default to True for `train`, False otherwise.
         num_examples: use only the first N examples of the split.
         skip_examples: start this many examples into the (shuffled, repeated) stream, as a
@@ -309,7 +328,7 @@ def load(name, split="train", batch_size=32, image_size=64, path=None, vocabular
             examples = examples.enumerate(start=skip_examples).map(
                 lambda i, e: random_jitter(e, seed, i), num_parallel_calls=tf.data.AUTOTUNE)
     if masks is not None and masks not in _MASK_CHOICES:
-        holes = _folder_masks(masks, image_size, seed)
+        holes = _folder_masks(masks, image_size, seed, split, skip_examples)
         examples = tf.data.Dataset.zip(examples, holes).map(lambda e, m: {**e, "mask": m})
     if vocabulary is None:
         vocabulary, default_length = default_vocabulary(name, path)

@@ -10,7 +10,7 @@ from zoo.training.workdir import atomic_write_text
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multi_worker")
 # Paths a config may hold besides the workdir; `config.json` stores them relative to the workdir.
-PATH_FIELDS = ("data_path", "init_from")
+PATH_FIELDS = ("data_path", "masks", "init_from")
 # What a resumed run cannot change: the checkpoint's variables were made for these values
 # (init_from only seeds a fresh run, so on a resume it would silently do nothing). The precision
 # may change between float32 and bfloat16 (the same float32 variables), not to or from the loss
@@ -31,6 +31,10 @@ class TrainConfig:
     workdir: str
     data: str = "shapes"
     data_path: str = None
+    # A folder of hole masks (255 = hole), for an inpainting family on data other than `shapes`
+    # (e.g. ../shared/data/masks: trains on its train masks, augmented; see zoo.data.mask_folder).
+    # None: the family's default (the spec's mask mix on `shapes`).
+    masks: str = None
     steps: int = 1000
     batch_size: int = 32
     learning_rate: float = None  # None: the family's default
@@ -81,6 +85,7 @@ class TrainConfig:
     def _check_types(self):
         """Wrong types (often from `--set`) as one clear error, before they fail deep inside training."""
         expected = {"model": str, "workdir": (str, os.PathLike), "data": str, "data_path": (str, os.PathLike, type(None)),
+                    "masks": (str, os.PathLike, type(None)),
                     "learning_rate": (int, float, type(None)), "beta_1": (int, float, type(None)),
                     "beta_2": (int, float, type(None)), "ema_decay": (int, float), "seed": int, "devices": int,
                     "progress": bool, "model_overrides": dict, "hparams": dict,

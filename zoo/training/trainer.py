@@ -32,6 +32,7 @@ import numpy as np
 import tensorflow as tf
 
 import zoo
+from zoo.data.errors import DataError
 from zoo.errors import error_reason
 from zoo.training import distribute
 from zoo.training.checkpoints import (NoIntactCheckpointError, all_finite, checkpoint_paths,
@@ -244,6 +245,12 @@ class Trainer:
     def dataset(self, split="train", skip_examples=0, **options):
         image_size = getattr(self.task.config, "image_size", 64)
         options = {**self.steps.dataset_options, **options}
+        if self.config.masks is not None and options.get("masks") is not None:
+            options["masks"] = self.config.masks
+        elif options.get("masks") is not None and self.config.data != "shapes":
+            raise DataError(f"{self.task.family} on {self.config.data!r} needs hole masks: give a folder of mask "
+                            "images with --masks (TrainConfig.masks), e.g. ../shared/data/masks; the drawn mask "
+                            "kinds (mix, box, stroke, object) are for `shapes` scenes.")
         kwargs = {"vocabulary": self.task.vocabulary, "max_length": self.task.config.max_length} \
             if getattr(self.task, "uses_text", False) else {}
         if self.config.data == "shapes":
