@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from zoo.data.errors import DataError
-from zoo.data.mask_folder import hole_masks, mask_files, read_mask
+from zoo.data.mask_folder import HOLE_BINS, augment_mask, hole_masks, hole_ratio_bin, mask_files, read_mask
 
 MASKS = Path(__file__).resolve().parents[3] / "shared" / "data" / "masks"
 needs_masks = pytest.mark.skipif(not MASKS.is_dir(), reason=f"real test data not found at {MASKS}")
@@ -130,3 +130,44 @@ def test_bad_arguments(tmp_path, bad, match):
 def test_read_mask_of_a_missing_file(tmp_path):
     with pytest.raises(DataError, match="does not exist"):
         read_mask(tmp_path / "m.png")
+
+
+@needs_masks
+def test_test_masks_are_every_hundredth_file_and_never_train_masks():
+    test = [p.name for p in mask_files(MASKS, split="test")]
+    train = [p.name for p in mask_files(MASKS, split="train")]
+    assert len(test) == 120 and len(train) == 480 and not set(test) & set(train)
+    assert test[:3] == ["00000.png", "00100.png", "00200.png"] and all(int(n[:5]) % 100 == 0 for n in test)
+    # 20 per hole-ratio bin, read from the pixels.
+    bins = [hole_ratio_bin(read_mask(MASKS / name)) for name in test]
+    assert [bins.count(b) for b in range(len(HOLE_BINS))] == [20] * 6
+    assert [p.name for p in mask_files(MASKS)] == sorted(test + train)
+
+
+def test_unnumbered_folders_hold_nothing_out_and_bad_splits_are_refused(tmp_path, caplog):
+    for name in ("a.png", "b.png"):
+        write_mask(tmp_path / name, square_hole())
+    with caplog.at_level("WARNING", logger="zoo.data"):
+        assert [p.name for p in mask_files(tmp_path, split="test")] == ["a.png", "b.png"]
+    assert "no masks are held out" in caplog.text
+    with pytest.raises(DataError, match="mask split 'val' is not one of"):
+        mask_files(tmp_path, split="val")
+    numbered = tmp_path / "numbered"
+    write_mask(numbered / "00020.png", square_hole())
+    with pytest.raises(DataError, match="no test masks: test masks are the files numbered in multiples of 100"):
+        mask_files(numbered, split="test")
+
+
+def test_augmented_masks_are_binary_seeded_and_varied():
+    mask = np.zeros((64, 64, 1), np.uint8)
+    mask[8:40, 16:24] = 1  # an off-centre bar: rotations and flips move it
+    views = [augment_mask(mask, 0, position, 32).numpy() for position in range(8)]
+    for view in views:
+        assert view.shape == (32, 32, 1) and view.dtype == np.uint8 and set(np.unique(view)) <= {0, 1}
+        assert view.any()
+    np.testing.assert_array_equal(augment_mask(mask, 0, 3, 32).numpy(), views[3])
+    assert len({view.tobytes() for view in views}) == 8
+    assert not np.array_equal(augment_mask(mask, 1, 3, 32).numpy(), views[3])
+    # A crop keeps 1/2 to all of the side, so the hole's share of the view stays near the mask's
+    # (rotations cut off at most the corners).
+    assert all(0.02 < view.mean() < 0.5 for view in views), [view.mean() for view in views]

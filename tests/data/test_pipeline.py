@@ -49,6 +49,17 @@ def test_mask_folder_gives_each_example_a_hole(shared_data):
     assert all(0 < m.mean() < 0.7 for m in masks)  # the NVIDIA masks hide 0-60% of an image
 
 
+def test_training_masks_from_a_folder_continue_where_a_resumed_run_stopped(shared_data):
+    def masks(skip):
+        ds = zoo.data.load("facades", split="train", path=str(shared_data / "facades"), image_size=32,
+                           batch_size=2, masks=str(shared_data / "masks"), skip_examples=skip, num_examples=8)
+        return [batch["mask"].numpy() for batch in ds.take(2)]
+
+    first, second = masks(0)
+    np.testing.assert_array_equal(masks(2)[0], second)
+    assert not np.array_equal(first, second) and 0 < first.mean() < 0.7
+
+
 def test_load_bad_input():
     with pytest.raises(DataError, match="Unknown data set 'shapez'"):
         zoo.data.load("shapez")

@@ -64,3 +64,19 @@ def test_lsgan_and_bad_gan_loss(setup):
     with pytest.raises(ValueError, match="gan_loss"):
         setup["steps"].train_step(setup["task"], harness.optimizers, batch, tf.constant([0, 0]),
                                   {**hparams, "gan_loss": "wgan"})
+
+
+def test_l1_only_ablation_trains_the_generator_alone(setup):
+    """adversarial_weight=0 (the paper's L1-only ablation) neither runs nor updates the discriminator."""
+    harness, task, batch = setup["harness"], setup["task"], setup["batch"]
+    harness.reset()
+    hparams = {**setup["steps"].hparams, "adversarial_weight": 0.0}
+    step = tf.function(lambda b, s: setup["steps"].train_step(task, harness.optimizers, b, s, hparams))
+    discriminator = [v.numpy() for v in task.discriminator.trainable_variables]
+    losses = [step(batch, tf.constant([i, 0])) for i in range(30)]
+    l1 = [float(loss["l1"]) for loss in losses]
+    assert l1[-1] < l1[0] / 3, l1
+    assert all(float(loss["discriminator_loss"]) == 0.0 and float(loss["applied"]) == 1.0 for loss in losses)
+    for before, after in zip(discriminator, task.discriminator.trainable_variables):
+        np.testing.assert_array_equal(before, after.numpy())
+    assert int(harness.optimizers["discriminator"].iterations) == 0

@@ -124,3 +124,16 @@ def test_an_interrupted_recipe_stops_whole_and_resume_continues_the_stage(tiny_r
     assert trained_steps(str(workdir / "first")) == stopped_at + 1 == trained_steps(str(workdir / "second"))
     assert f"initialised image_encoder, text_encoder, text_projection from {workdir}/first/checkpoints/" \
            f"ckpt-{stopped_at + 1}" in caplog.text
+
+
+def test_inpainting_off_shapes_without_masks_is_one_line_and_trains_nothing(tmp_path, capsys, shared_data):
+    from zoo import cli
+
+    status = cli.main(["train", "cgan_inpaint_tiny", "--data", "facades", "--data-path", str(shared_data / "facades"),
+                       "--workdir", str(tmp_path / "run"), "--steps", "1", "--set", "model.use_text=false"])
+    err = capsys.readouterr().err
+    assert status == 2 and "needs hole masks: give a folder of mask images with --masks" in err
+    assert "Traceback" not in err and not (tmp_path / "run" / "checkpoints").exists()
+    args = cli.build_parser().parse_args(["train", "--recipe", "cgan_inpaint_facades", "--workdir", "w",
+                                          "--masks", "../shared/data/masks"])
+    assert args.masks == "../shared/data/masks"
