@@ -218,11 +218,14 @@ class PretrainedModel:
         captions = [""] * len(images) if no_captions else _caption_list(captions, allow_empty=True)
         if len(captions) != len(images):
             raise ValueError(f"{len(images)} images but {len(captions)} captions; give one per image (\"\" for none).")
-        self._check_words(captions, strict)
-        result = self.signatures["serving_default"](
-            images=tf.constant(images), masks=tf.constant((masks > 0).astype(np.uint8)),
-            captions=tf.constant(captions, tf.string))
-        return result["images"].numpy()
+        inputs = {"images": tf.constant(images), "masks": tf.constant((masks > 0).astype(np.uint8))}
+        if "captions" in self.signatures["serving_default"].structured_input_signature[1]:
+            self._check_words(captions, strict)
+            inputs["captions"] = tf.constant(captions, tf.string)
+        elif any(caption.strip() for caption in captions):
+            raise ValueError(f"{self.name!r} was trained without text and takes no captions; "
+                             "call .inpaint(images, masks) (or give empty captions).")
+        return self.signatures["serving_default"](**inputs)["images"].numpy()
 
     def translate(self, label_maps):
         """Images for uint8 label maps [N, S, S, C] (or one [S, S, C] / [S, S])."""

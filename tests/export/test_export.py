@@ -82,6 +82,23 @@ def test_inpainting_signature_matches_and_keeps_known_pixels(exported):
     np.testing.assert_array_equal(out.numpy()[known], IMAGES[known])
 
 
+def test_an_inpainter_without_text_serves_images_and_masks_alone(tmp_path):
+    model = zoo.build("cgan_inpaint_tiny", use_text=False).build_all()
+    path = export(model, str(tmp_path), "plain_inpaint")
+    served = _load(path).signatures["serving_default"]
+    assert sorted(served.structured_input_signature[1]) == ["images", "masks"]
+    masks = np.stack([shapes.mask("stroke", i, image_size=SIZE) for i in range(3)])
+    out = served(images=tf.constant(IMAGES), masks=tf.constant(masks * 255))["images"].numpy()
+    np.testing.assert_array_equal(out, model.inpaint(IMAGES, masks))
+    known = masks[..., 0] == 0
+    np.testing.assert_array_equal(out[known], IMAGES[known])
+    loaded = zoo.load("plain_inpaint", path=str(tmp_path))
+    np.testing.assert_array_equal(loaded.inpaint(IMAGES, masks), out)
+    np.testing.assert_array_equal(loaded.inpaint(IMAGES, masks, ["", "", " "]), out)
+    with pytest.raises(ValueError, match="trained without text and takes no captions"):
+        loaded.inpaint(IMAGES, masks, ["a red circle", "", ""])
+
+
 def test_image_to_image_signature_matches_the_model(exported):
     _, models, paths = exported
     label_maps = np.stack([s["label_map"] for s in SCENES])

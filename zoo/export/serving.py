@@ -129,25 +129,32 @@ class ImageToTextServing(tf.Module):
 
 
 class InpaintingServing(tf.Module):
-    """`serving_default(images, masks, captions)` -> `images` uint8; known pixels returned unchanged.
+    """`serving_default(images, masks[, captions])` -> `images` uint8; known pixels returned unchanged.
 
     Masks are uint8 [N, H, W, 1], nonzero = hole; an empty caption means no text (plain
-    completion). A model built without a text path ignores the captions.
+    completion). A model built without a text path (`use_text=False`) takes no `captions` input.
     """
 
     def __init__(self, task):
         super().__init__(name="inpainting")
         self.task = task
         self.tokenizer = task.tokenizer if task.uses_text else None
-        self.serving_default = tf.function(self._inpaint, input_signature=[
-            any_sizes(4, tf.uint8, "images"), any_sizes(4, tf.uint8, "masks"), any_sizes(1, tf.string, "captions")])
+        pixels = [any_sizes(4, tf.uint8, "images"), any_sizes(4, tf.uint8, "masks")]
+        if self.tokenizer is None:
+            self.serving_default = tf.function(lambda images, masks: self._inpaint(images, masks),
+                                               input_signature=pixels)
+        else:
+            self.serving_default = tf.function(self._inpaint, input_signature=[
+                *pixels, any_sizes(1, tf.string, "captions")])
 
-    def _inpaint(self, images, masks, captions):
+    def _inpaint(self, images, masks, captions=None):
         size = self.task.config.image_size
         images = checked(images, "images", [None, size, size, 3], "uint8")
         masks = checked(masks, "masks", [None, size, size, 1], "uint8")
-        captions = checked(captions, "captions", [None], "string")
-        with tf.control_dependencies(same_batch(images=images, masks=masks, captions=captions)):
+        inputs = {"images": images, "masks": masks}
+        if captions is not None:
+            inputs["captions"] = checked(captions, "captions", [None], "string")
+        with tf.control_dependencies(same_batch(**inputs)):
             images = tf.identity(images)
         holes = tf.cast(masks > 0, tf.float32)
         inputs = {"images": from_uint8_tensor(images), "masks": holes}
