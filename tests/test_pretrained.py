@@ -15,6 +15,7 @@ from zoo.export import export
 from zoo.pretrained import PretrainedModel
 from tests.images import assert_same_image_across_batch_sizes
 
+
 @pytest.fixture(scope="module")
 def savedmodels(tiny_exports, tmp_path_factory):
     """A copy of the session's tiny exports, with a version 2 of cgan_t2i_shapes."""
