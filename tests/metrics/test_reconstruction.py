@@ -65,6 +65,22 @@ def test_inpainting_scores_report_hole_and_whole_image_values():
     assert psnr(clean, clean) == np.inf
 
 
+def test_per_image_scores_are_the_values_the_means_average():
+    clean, noisy = noisy_pair(5)
+    noisy[1] = clean[1]  # one exact image: its PSNR is inf
+    mask = np.zeros((*clean.shape[:3], 1), np.uint8)
+    mask[:, 4:12, 6:14] = 1
+    per_image = inpainting_scores(clean, noisy, mask, per_image=True)
+    means = inpainting_scores(clean, noisy, mask)
+    for key, values in per_image.items():
+        assert values.shape == (3,) and values.dtype == np.float64
+        assert np.mean(values) == pytest.approx(means[key]) or means[key] == np.inf
+        # Each value is the image's own score.
+        assert values[2] == pytest.approx(inpainting_scores(clean[2:], noisy[2:], mask[2:])[key])
+    assert per_image["psnr_hole"][1] == np.inf and per_image["ssim"][1] == pytest.approx(1.0)
+    assert per_image["psnr"][0] == pytest.approx(peak_signal_noise_ratio(clean[0], noisy[0], data_range=255))
+
+
 def test_bad_inputs_raise():
     clean, noisy = noisy_pair(4)
     with pytest.raises(ValueError, match="same shape"):
