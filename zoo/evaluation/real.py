@@ -242,8 +242,8 @@ def resolve_baselines(baselines, subject):
         baseline, description = baseline_subject(model)
         what = f"Baseline {name!r} ({description})"
         if baseline.kind != subject.kind:
-            raise ValueError(f"{what} is a {baseline.kind} model, but the model is {subject.kind}: a baseline "
-                             "must be of the same kind.")
+            raise ValueError(f"{what} is of kind {baseline.kind}, but the model is of kind {subject.kind}: a "
+                             "baseline must be of the same kind.")
         if baseline.image_size != subject.image_size:
             raise ValueError(f"{what} works at {baseline.image_size}x{baseline.image_size}, the model at "
                              f"{subject.image_size}x{subject.image_size}: a baseline must have the same image size.")
