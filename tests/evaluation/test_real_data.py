@@ -16,7 +16,7 @@ from zoo import cli
 from zoo.data.mask_folder import HOLE_BINS, hole_ratio_bin, mask_files, read_mask
 from zoo.data.pix2pix import pair_files
 from zoo.evaluation import evaluate, plot_samples
-from zoo.evaluation.real import bin_label, load_photos
+from zoo.evaluation.real import bin_label, load_photos, parse_baselines
 from zoo.export import export
 from zoo.metrics import l1, opencv_inpaint, psnr
 
@@ -242,6 +242,22 @@ def test_bad_input_is_one_clear_line(case, message, exported, facades, masks, tm
     assert len(lines) == 1 and lines[0].startswith("zoo evaluate: error: "), captured.err
     assert re.search(message, lines[0]), lines[0]
     assert "table" not in captured.out and "metric" not in captured.out
+
+
+def test_baseline_names_and_models_are_checked_before_any_scoring(models, facades):
+    assert parse_baselines(["l1 only=runs/a", " b = runs/b=c "]) == {"l1 only": "runs/a", "b": "runs/b=c"}
+    with pytest.raises(ValueError, match="Two baselines are named 'a'"):
+        parse_baselines(["a=x", "a=y"])
+    for baselines, message in (({"real": models["i2i other"]}, "cannot be named 'real'"),
+                               ({"": models["i2i other"]}, "a non-empty str"),
+                               ({"other": 3}, "A baseline is a zoo Task, a SavedModel directory or a training workdir"),
+                               ({"inpainting": models["inpaint"]}, "is of kind inpainting")):
+        with pytest.raises(ValueError, match=message):
+            evaluate(models["i2i"], data="facades", data_path=facades, baselines=baselines)
+    with pytest.raises(ValueError, match="num_examples must be at most 106"):
+        evaluate(models["i2i"], data="facades", data_path=facades, num_examples=107)
+    with pytest.raises(ValueError, match="mask_kinds is for shapes"):
+        evaluate(models["inpaint"], data="facades", data_path=facades, mask_kinds="box")
 
 
 # === FID and KID ===
