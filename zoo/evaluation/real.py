@@ -178,6 +178,8 @@ def _check_subject(subject, masks, data):
     elif masks is None:
         raise DataError(f"Inpainting on {data!r} needs hole masks: give masks (--masks), a folder of mask "
                         "PNGs such as ../shared/data/masks (its held-out test masks are used).")
+    else:
+        require_directory(masks, "mask folder")
 
 
 def _check_colour_inputs(subject, what):
