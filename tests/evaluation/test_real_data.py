@@ -16,7 +16,8 @@ from zoo import cli
 from zoo.data.mask_folder import HOLE_BINS, hole_ratio_bin, mask_files, read_mask
 from zoo.data.pix2pix import pair_files
 from zoo.evaluation import evaluate, plot_samples
-from zoo.evaluation.real import bin_label, load_photos, parse_baselines
+from zoo.evaluation.real import HOLE_PSNR_CAP, bin_label, load_photos, parse_baselines
+from zoo.evaluation.subjects import Subject
 from zoo.export import export
 from zoo.metrics import l1, opencv_inpaint, psnr
 
@@ -168,6 +169,31 @@ def test_inpainted_outputs_keep_the_known_pixels(inpaint_result, tmp_path):
         assert image.size[0] > 400 and np.asarray(image).std() > 0
 
 
+class Oracle(Subject):
+    """An inpainting "model" that knows the photos: it returns the one whose known pixels match."""
+
+    kind, image_size, description = "inpainting", SIZE, "oracle"
+
+    def __init__(self, photos):
+        self.photos = photos
+
+    def inpaint(self, images, masks, captions):
+        assert captions == [""] * len(images)  # a model without text gets empty captions
+        known = masks == 0
+        return np.stack([next(p for p in self.photos if np.array_equal(np.where(k, p, 0), np.where(k, i, 0)))
+                         for i, k in zip(images, known)])
+
+
+def test_an_exact_fill_scores_the_capped_psnr(facades, masks):
+    photos, _ = load_photos("facades", facades, "test", SIZE, 2)
+    result = evaluate(Oracle(photos), data="facades", data_path=facades, masks=masks, num_examples=2, batch_size=240)
+    assert result.config["num_pairs"] == 240 and result.config["exact_fills"]["model"] == 240
+    for b in (*BINS, "mean"):
+        assert result.value(f"{b}/hole_psnr") == HOLE_PSNR_CAP and result.value(f"{b}/hole_l1") == 0.0
+        assert result.value(f"{b}/ssim") == pytest.approx(1.0)
+    assert result.value("mean/hole_psnr", "opencv telea") < HOLE_PSNR_CAP
+
+
 # === CLI ===
 def test_cli_prints_the_table_and_writes_json_and_plot(tmp_path, exported, facades, capsys):
     out, plot = tmp_path / "results.json", tmp_path / "grid.png"
@@ -201,6 +227,28 @@ def test_cli_inpainting_savedmodel_with_a_baseline_column(tmp_path, exported, fa
     rows = {row["metric"]: row["values"] for row in json.loads(out.read_text())["rows"]}
     assert rows["mean/hole_psnr"]["again"] == rows["mean/hole_psnr"]["model"]
     assert set(rows["0-10%/ssim"]) == {"model", "opencv telea", "opencv ns", "again"}
+
+
+@pytest.mark.slow
+def test_a_training_workdir_as_model_and_as_baseline(tmp_path, facades, capsys):
+    """One training step on the facades (about 12 s of the test's 14: the pipeline and the step's tracing)."""
+    from zoo.training.config import TrainConfig
+    from zoo.training.trainer import Trainer
+
+    workdir = str(tmp_path / "pix2pix")
+    Trainer(TrainConfig(model="cgan_i2i_tiny", workdir=workdir, data="facades", data_path=facades, steps=1,
+                        batch_size=2, progress=False, checkpoint_every=1, sample_every=100,
+                        model_overrides={"image_size": SIZE, "input_classes": 0, "input_channels": 3})).fit()
+    out = tmp_path / "results.json"
+    status = cli.main(["evaluate", "cgan_i2i_tiny", "--workdir", workdir, "--data", "facades", "--data-path", facades,
+                       "--num-examples", "2", "--baseline", f"same run={workdir}", "--out", str(out)])
+    assert status == 0, capsys.readouterr().err
+    written = json.loads(out.read_text())
+    shown = "/".join(workdir.split("/")[-3:])  # an absolute path's last three parts: no machine's layout
+    assert written["config"]["baselines"] == {"same run": f"trained in {shown}"}
+    assert written["config"]["model"] == f"cgan_i2i_tiny trained in {shown}"
+    rows = {row["metric"]: row["values"] for row in written["rows"]}
+    assert rows["l1"]["same run"] == rows["l1"]["model"]  # both the run's EMA weights
 
 
 # === Bad input: one clear line ===

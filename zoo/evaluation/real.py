@@ -65,7 +65,12 @@ KID_SUBSETS = 50
 # The columns a baseline model cannot be named after.
 FIXED_COLUMNS = {"image-to-image": ("model", "mean photo", "real"),
                  "inpainting": ("model", "opencv telea", "opencv ns")}
-HOLE_ROWS = {"hole_psnr": ("psnr_hole", "PSNR (dB) over the hole"),
+# A pair's hole PSNR is capped here: an exact fill (e.g. a hole inside a photo's black border,
+# which OpenCV fills with black) is inf, and one inf would make its bin's mean inf. No inexact
+# uint8 fill of a hole under 51000 pixels reaches it (one level off in one pixel of a hole of P
+# pixels: 48.1 dB + 10 log10(3 P)); a 60% hole at 256 px has 39000.
+HOLE_PSNR_CAP = 100.0
+HOLE_ROWS = {"hole_psnr": ("psnr_hole", f"PSNR (dB) over the hole, each pair's capped at {HOLE_PSNR_CAP:g}"),
              "ssim": ("ssim", "SSIM over the whole image"),
              "hole_l1": ("l1_hole", "mean absolute error over the hole ([0, 1] scale)")}
 NOTES = {
@@ -77,7 +82,8 @@ NOTES = {
     "inpainting": (
         "every test photo with every held-out test mask, the hole zeroed before any method sees it; rows per "
         "hole-ratio bin of the mask (at full resolution), mean/*: the mean over the bins",
-        "hole_psnr, hole_l1: over the hole (l1 on a [0, 1] scale); ssim: the whole image",
+        f"hole_psnr, hole_l1: over the hole (l1 on a [0, 1] scale; a pair's PSNR capped at {HOLE_PSNR_CAP:g} dB, "
+        "an exact fill); ssim: the whole image",
     ),
 }
 FID_NOTE = ("fid, kid: InceptionV3 pool features (local weights) of each column's images against the test "
@@ -373,6 +379,9 @@ def _inpainting(subject, baselines, settings, features):
             reported = done * 10 // total
             log.info("inpainting: %d of %d photo-mask pairs scored (%.0f s)", done, total, time.time() - started)
     values = {c: {key: np.concatenate(parts) for key, parts in by_key.items()} for c, by_key in values.items()}
+    exact = {c: int(np.sum(np.isinf(v["hole_psnr"]))) for c, v in values.items()}
+    for by_key in values.values():
+        by_key["hole_psnr"] = np.minimum(by_key["hole_psnr"], HOLE_PSNR_CAP)
     pair_bins = np.tile(bins, photo_count)
     rows, bin_means = [], {c: {key: [] for key in HOLE_ROWS} for c in fillers}
     for index in range(len(HOLE_BINS)):
@@ -392,7 +401,7 @@ def _inpainting(subject, baselines, settings, features):
         rows += _distribution_rows(features, photos, generated, settings.seed, with_real=False)
     samples = _inpainting_samples(photos, masks, fillers)
     details = {"masks": os.path.basename(os.path.normpath(os.fspath(settings.masks))), "mask_split": "test",
-               "num_masks": mask_count, "num_pairs": total,
+               "num_masks": mask_count, "num_pairs": total, "hole_psnr_cap": HOLE_PSNR_CAP, "exact_fills": exact,
                "masks_per_bin": {bin_label(i): int(np.sum(bins == i)) for i in range(len(HOLE_BINS))}}
     return list(fillers), rows, samples, details
 
