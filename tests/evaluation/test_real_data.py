@@ -332,3 +332,28 @@ def test_fid_and_kid_rows_with_local_inception_weights(models, facades, tmp_path
     assert math.isnan(result.value("fid", "real"))  # the photos against themselves: not a score
     assert result.config["fid_features"] == "InceptionV3 (inception_random.weights.h5)"
     assert any("fid, kid" in note for note in result.notes)
+
+
+def test_inpainting_fid_takes_one_pair_per_photo(models, facades, masks, tmp_path, monkeypatch):
+    """The wiring, with a cheap stand-in for InceptionV3: per column, photo i filled under test mask i."""
+    from zoo.evaluation import real
+
+    seen = []
+
+    def features(images):
+        seen.append(np.array(images))
+        pixels = np.asarray(images, np.float64).reshape(len(images), -1, 3)
+        return np.concatenate([pixels.mean(axis=1), pixels.std(axis=1)], axis=1)
+
+    monkeypatch.setattr(real, "_inception_features", lambda path: features)
+    weights = tmp_path / "stand_in.weights.h5"
+    weights.write_bytes(b"")
+    result = evaluate(models["inpaint"], data="facades", data_path=facades, masks=masks, num_examples=3,
+                      batch_size=100, inception_weights=str(weights))
+    assert [len(images) for images in seen] == [3] * 4  # the photos, then model, telea, ns
+    photos, _ = load_photos("facades", facades, "test", SIZE, 3)
+    assert np.array_equal(seen[0], photos)
+    first_masks = np.stack([read_mask(path, image_size=SIZE) for path in mask_files(masks, split="test")[:3]])
+    assert np.array_equal(seen[2], opencv_inpaint(photos * (1 - first_masks), first_masks, method="telea"))
+    assert set(result.row("fid").values) == {"model", "opencv telea", "opencv ns"}
+    assert result.value("fid", "opencv telea") < result.value("fid", "model")
