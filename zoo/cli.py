@@ -243,7 +243,9 @@ def _evaluate(args):
 
     evaluate_command(args.name, workdir=args.workdir, savedmodel=args.savedmodel, data=args.data, split=args.split,
                      num_examples=_capped(args.num_examples, "ZOO_MAX_EXAMPLES"), batch_size=args.batch_size,
-                     seed=args.seed, out=args.out, plot=args.plot, raw_weights=args.raw_weights)
+                     seed=args.seed, out=args.out, plot=args.plot, raw_weights=args.raw_weights,
+                     data_path=args.data_path, masks=args.masks, baselines=args.baseline,
+                     inception_weights=args.inception_weights)
 
 
 def _read_image(path, mode):
@@ -457,16 +459,26 @@ def build_parser():
                         help="export the trained weights instead of their moving average (EMA lags short runs)")
     export.set_defaults(run=_export)
 
-    evaluate = commands.add_parser("evaluate", help="score a model on shapes next to baselines and real data")
+    evaluate = commands.add_parser("evaluate", help="score a model on shapes or real photos next to baselines")
     evaluate.add_argument("name", help="the registered model name (e.g. cgan_t2i); alone: evaluated untrained")
     evaluated = evaluate.add_mutually_exclusive_group()
     evaluated.add_argument("--workdir", help="a training workdir (its last checkpoint, EMA weights)")
     evaluated.add_argument("--savedmodel", help="an exported SavedModel (version folder or model folder)")
     evaluate.add_argument("--raw-weights", action="store_true",
                           help="with --workdir: the trained weights instead of their moving average")
-    evaluate.add_argument("--data", default="shapes")
+    evaluate.add_argument("--data", default="shapes",
+                          help="shapes (every kind, exact truth) or facades (real photos: image to image, inpainting)")
+    evaluate.add_argument("--data-path", help="real data: the data set's folder (e.g. ../shared/data/facades)")
+    evaluate.add_argument("--masks", help="inpainting on real data: a mask folder, of which the held-out test "
+                                          "masks are used (e.g. ../shared/data/masks)")
+    evaluate.add_argument("--baseline", action="append", metavar="NAME=DIR",
+                          help="real data: another model of the same kind as a column NAME (a SavedModel or "
+                               "training workdir), e.g. \"l1 only=runs/l1only/pix2pix\"; repeatable")
+    evaluate.add_argument("--inception-weights", metavar="FILE",
+                          help="real data: a local InceptionV3 (notop) weights file, for FID and KID rows")
     evaluate.add_argument("--split", default="test")
-    evaluate.add_argument("--num-examples", type=int, default=1000)
+    evaluate.add_argument("--num-examples", type=int,
+                          help="scenes (shapes, default 1000) or photos (real data, default all)")
     evaluate.add_argument("--batch-size", type=int, default=100)
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--out", help="write the results as JSON")

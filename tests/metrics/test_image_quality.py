@@ -12,7 +12,9 @@ from zoo.metrics.image_quality import (
     fid_from_features,
     frechet_distance,
     kid_from_features,
+    laplacian_variance,
     polynomial_mmd2_unbiased,
+    sharpness,
     to_uint8,
 )
 
@@ -58,6 +60,58 @@ def test_frechet_distance_of_shifted_unit_gaussians_is_the_squared_shift():
 def test_identical_feature_sets_give_zero_fid():
     features = np.random.default_rng(0).normal(size=(50, 32))
     assert abs(fid_from_features(features, features)) < 1e-8
+
+
+@pytest.mark.parametrize("samples_a, samples_b", [(20, 30), (40, 12), (64, 64)])
+def test_fid_of_fewer_samples_than_dimensions_matches_the_frechet_distance(samples_a, samples_b):
+    """Below D samples, fid_from_features takes the singular values of the samples' cross product."""
+    rng = np.random.default_rng(samples_a)
+    a = rng.normal(size=(samples_a, 96))
+    b = rng.normal(size=(samples_b, 96)) @ rng.normal(size=(96, 96)) * 0.2 + 0.3
+    expected = frechet_distance(*gaussian_stats(a), *gaussian_stats(b))
+    # frechet_distance takes square roots of the rounding noise of zero eigenvalues: 1e-8 apart.
+    assert fid_from_features(a, b) == pytest.approx(expected, rel=1e-6)
+    assert abs(fid_from_features(a, a)) < 1e-9
+    constant = np.repeat(a[:1], 5, axis=0)  # a constant image's features: zero covariance
+    assert fid_from_features(a, constant) == pytest.approx(
+        frechet_distance(*gaussian_stats(a), *gaussian_stats(constant)), rel=1e-6)
+
+
+def opencv_laplacian_variance(image):
+    import cv2
+
+    grey = cv2.cvtColor(image.astype(np.float32), cv2.COLOR_RGB2GRAY).astype(np.float64)
+    return cv2.Laplacian(grey, cv2.CV_64F).var()
+
+
+def test_laplacian_variance_matches_opencv_and_scipy():
+    import scipy.ndimage
+
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 256, size=(3, 20, 17, 3), dtype=np.uint8)
+    images[1] = np.clip(np.arange(17)[None, :, None] * 15 + np.arange(20)[:, None, None] ** 2, 0, 255)
+    ours = laplacian_variance(images)
+    for image, value in zip(images, ours):
+        assert value == pytest.approx(opencv_laplacian_variance(image), rel=1e-5)
+        grey = image.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+        assert value == pytest.approx(scipy.ndimage.laplace(grey, mode="mirror").var(), rel=1e-9)
+    # Float images in [-1, 1] are read on the same 0-255 scale.
+    np.testing.assert_allclose(laplacian_variance(images / 127.5 - 1.0), ours, rtol=1e-9)
+
+
+def test_sharpness_is_one_for_the_reference_and_lower_when_blurred():
+    import scipy.ndimage
+
+    rng = np.random.default_rng(4)
+    photos = rng.integers(0, 256, size=(4, 24, 24, 3), dtype=np.uint8)
+    blurred = scipy.ndimage.uniform_filter(photos.astype(float), size=(1, 3, 3, 1)).round().astype(np.uint8)
+    assert sharpness(photos, photos) == 1.0
+    expected = np.mean([opencv_laplacian_variance(i) for i in blurred]) / np.mean(
+        [opencv_laplacian_variance(i) for i in photos])
+    assert sharpness(blurred, photos) == pytest.approx(expected, rel=1e-5) and expected < 0.5
+    assert sharpness(np.full_like(photos[:2], 90), photos) == 0.0  # a constant image; batches may differ in size
+    with pytest.raises(ValueError, match="flat"):
+        sharpness(photos, np.zeros_like(photos))
 
 
 def test_fid_rejects_bad_shapes():

@@ -26,7 +26,7 @@ def test_psnr_and_ssim_match_skimage_on_uint8():
     clean, noisy = noisy_pair()
     expected_psnr = np.mean([peak_signal_noise_ratio(x, y, data_range=255) for x, y in zip(clean, noisy)])
     assert psnr(clean, noisy) == pytest.approx(expected_psnr, rel=1e-10)
-    assert ssim(clean, noisy) == pytest.approx(skimage_ssim(clean, noisy, 255), abs=1e-4)
+    assert ssim(clean, noisy) == pytest.approx(skimage_ssim(clean, noisy, 255), abs=1e-10)
 
 
 def test_float_images_score_like_the_same_uint8_images():
@@ -37,7 +37,7 @@ def test_float_images_score_like_the_same_uint8_images():
         expected = metric(clean, noisy)
         assert metric(*minus_one_to_one) == pytest.approx(expected, rel=1e-5)
         assert metric(*zero_to_one, data_range=1.0) == pytest.approx(expected, rel=1e-5)
-    assert ssim(*zero_to_one, data_range=1.0) == pytest.approx(skimage_ssim(*zero_to_one, 1.0), abs=1e-4)
+    assert ssim(*zero_to_one, data_range=1.0) == pytest.approx(skimage_ssim(*zero_to_one, 1.0), abs=1e-10)
 
 
 def test_masked_psnr_and_l1_cover_the_hole_only():
@@ -63,6 +63,22 @@ def test_inpainting_scores_report_hole_and_whole_image_values():
     assert scores["l1_hole"] == pytest.approx(scores["l1"] * clean[0, :, :, 0].size / 64)
     assert scores["psnr_hole"] < scores["psnr"]
     assert psnr(clean, clean) == np.inf
+
+
+def test_per_image_scores_are_the_values_the_means_average():
+    clean, noisy = noisy_pair(5)
+    noisy[1] = clean[1]  # one exact image: its PSNR is inf
+    mask = np.zeros((*clean.shape[:3], 1), np.uint8)
+    mask[:, 4:12, 6:14] = 1
+    per_image = inpainting_scores(clean, noisy, mask, per_image=True)
+    means = inpainting_scores(clean, noisy, mask)
+    for key, values in per_image.items():
+        assert values.shape == (3,) and values.dtype == np.float64
+        assert np.mean(values) == pytest.approx(means[key]) or means[key] == np.inf
+        # Each value is the image's own score.
+        assert values[2] == pytest.approx(inpainting_scores(clean[2:], noisy[2:], mask[2:])[key])
+    assert per_image["psnr_hole"][1] == np.inf and per_image["ssim"][1] == pytest.approx(1.0)
+    assert per_image["psnr"][0] == pytest.approx(peak_signal_noise_ratio(clean[0], noisy[0], data_range=255))
 
 
 def test_bad_inputs_raise():

@@ -3,13 +3,18 @@
 Example:
     zoo evaluate cgan_t2i --workdir runs/cgan_t2i_shapes/gan --split test --out t2i.json --plot t2i.png
     zoo evaluate captioner --savedmodel savedmodels/captioner_shapes --split test_compositional
+    zoo evaluate cgan_i2i_facades --savedmodel savedmodels/cgan_i2i_facades --data facades \
+        --data-path ../shared/data/facades --baseline "l1 only=runs/l1only/pix2pix"
+    zoo evaluate cgan_inpaint_facades --workdir runs/inpaint --data facades \
+        --data-path ../shared/data/facades --masks ../shared/data/masks
 """
 
 import os
 
 from zoo.evaluation.evaluate import evaluate
 from zoo.evaluation.plots import plot_samples
-from zoo.evaluation.subjects import SavedModelSubject
+from zoo.evaluation.real import parse_baselines
+from zoo.evaluation.subjects import SavedModelSubject, shown_path
 
 
 def model_to_evaluate(name, workdir=None, savedmodel=None, raw_weights=False):
@@ -32,7 +37,7 @@ def model_to_evaluate(name, workdir=None, savedmodel=None, raw_weights=False):
         raise ValueError("--raw-weights chooses between a workdir's weights; it needs --workdir.")
     if workdir:
         weights = " (raw weights)" if raw_weights else ""
-        return _trained(name, workdir, raw_weights), f"{name} trained in {workdir}{weights}"
+        return _trained(name, workdir, raw_weights), f"{name} trained in {shown_path(workdir)}{weights}"
     if savedmodel:
         subject = SavedModelSubject(savedmodel)
         if subject.kind != entry.task:
@@ -41,7 +46,7 @@ def model_to_evaluate(name, workdir=None, savedmodel=None, raw_weights=False):
         family = subject.metadata.get("family")
         if family and name != family and not name.startswith(family + "_"):
             raise ValueError(f"The SavedModel {subject.path!r} was exported from {family!r}, not {name!r}.")
-        return subject, f"{name} from {subject.path}"
+        return subject, f"{name} from {shown_path(subject.path)}"
     return zoo.build(name).build_all(), f"{name} (untrained)"
 
 
@@ -59,15 +64,21 @@ def _trained(name, workdir, raw_weights=False):
     return load_trained(workdir, use_ema=not raw_weights)
 
 
-def evaluate_command(name, workdir=None, savedmodel=None, data="shapes", split="test", num_examples=1000,
-                     batch_size=100, seed=0, out=None, plot=None, raw_weights=False):
-    """Evaluate, print the table, write the JSON (`out`) and the sample grid (`plot`); returns the result."""
+def evaluate_command(name, workdir=None, savedmodel=None, data="shapes", split="test", num_examples=None,
+                     batch_size=100, seed=0, out=None, plot=None, raw_weights=False, data_path=None, masks=None,
+                     baselines=None, inception_weights=None):
+    """Evaluate, print the table, write the JSON (`out`) and the sample grid (`plot`); returns the result.
+
+    `baselines`: "NAME=DIR" texts (--baseline), each a SavedModel or training workdir; real data only.
+    """
+    baselines = parse_baselines(baselines)  # a malformed one fails before any model loads
     model, description = model_to_evaluate(name, workdir, savedmodel, raw_weights)
     for path in (out, plot):
         if path and os.path.dirname(path) and not os.path.isdir(os.path.dirname(path)):
             raise FileNotFoundError(f"Cannot write {path!r}: folder {os.path.dirname(path)!r} does not exist.")
     result = evaluate(model, data=data, split=split, num_examples=num_examples, batch_size=batch_size,
-                      seed=seed, name=description)
+                      seed=seed, name=description, data_path=data_path, masks=masks, baselines=baselines or None,
+                      inception_weights=inception_weights)
     print(result.table())
     if out:
         result.write_json(out)

@@ -1,5 +1,9 @@
 """`evaluate`: score a model on `shapes` with exact truth, next to baselines and the real-data ceiling.
 
+On real photos (`data="facades"`: pix2pix label maps to photos, photo inpainting with
+held-out masks), `evaluate` hands over to `zoo.evaluation.real`; the rest of this module
+is `shapes`.
+
 What is measured depends on the model's task kind:
 - text to image: the strict reader's reading of generated images against the
   caption's scene (`objects_right`, `scenes_right`, per attribute and per size),
@@ -31,6 +35,7 @@ import numpy as np
 import zoo
 from zoo.data import shapes
 from zoo.evaluation.probe import PROBE_DIR, ProbeReader, read_probe_metadata
+from zoo.evaluation.real import REAL_DATASETS, evaluate_real
 from zoo.evaluation.results import EvaluationResult, Row, apply_targets
 from zoo.evaluation.scenes import hidden_objects, objects_from_arrays
 from zoo.evaluation.subjects import as_subject
@@ -84,16 +89,20 @@ class _Settings:
     image_size: int = None
 
 
-def evaluate(model, data="shapes", split="test", num_examples=1000, batch_size=100, seed=0,
-             probe=None, baseline_examples=2000, mask_kinds=None, name=None):
+def evaluate(model, data="shapes", split="test", num_examples=None, batch_size=100, seed=0,
+             probe=None, baseline_examples=2000, mask_kinds=None, name=None,
+             data_path=None, masks=None, baselines=None, inception_weights=None):
     """Score `model` on the first `num_examples` scenes of `split`, with baselines and the ceiling.
 
     Args:
         model: a zoo Task (`zoo.build`, `load_trained`) or an exported SavedModel directory
             (a version folder, or a model folder whose newest version is used).
-        data: the data set; only `shapes` has the exact truth these scores need.
-        split: `train`, `validation`, `test` or `test_compositional`.
-        num_examples: scenes scored (the first ones of the split, always the same).
+        data: `shapes` (exact scene truth, every kind), or `facades` (real photos, image to
+            image and inpainting models: `zoo.evaluation.real`, which the last four arguments
+            are for).
+        split: `train`, `validation`, `test` or `test_compositional` (facades: `test`).
+        num_examples: scenes scored (the first ones of the split, always the same); default
+            1000 on shapes, every photo of the split on real data.
         batch_size: examples per model call.
         seed: seeds the generators' noise, the caption drawn per scene and the masks.
         probe: the `ShapesProbe` whose features FID/KID and the nearest-neighbour captioner use
@@ -101,6 +110,11 @@ def evaluate(model, data="shapes", split="test", num_examples=1000, batch_size=1
         baseline_examples: training scenes the nearest-neighbour captioner draws from.
         mask_kinds: the inpainting mask kinds scored (default: all of the spec's, box, stroke, object).
         name: how the model is named in the result (default: its family or path).
+        data_path: real data: the data set's folder (e.g. ../shared/data/facades).
+        masks: real data, inpainting: a folder of mask PNGs whose held-out test masks are used.
+        baselines: real data: {column name: model} (a Task, SavedModel or training workdir)
+            of the same kind and size, scored as extra columns (e.g. an ablation).
+        inception_weights: real data: a local InceptionV3 weights file, for `fid` and `kid` rows.
 
     Returns:
         an `EvaluationResult`: rows (metric, model, baselines), targets and the config.
@@ -109,8 +123,20 @@ def evaluate(model, data="shapes", split="test", num_examples=1000, batch_size=1
         result = evaluate(zoo.build("cgan_t2i_tiny"), num_examples=16)
         result.value("objects_right"), result.value("objects_right", "real")
     """
+    if data != "shapes":
+        return _evaluate_real_data(model, data, split, num_examples, batch_size, seed, probe, mask_kinds, name,
+                                   data_path, masks, baselines, inception_weights)
+    for label, value in (("data_path", data_path), ("masks", masks), ("baselines", baselines),
+                         ("inception_weights", inception_weights)):
+        if value:
+            raise ValueError(f"{label} is for real data ({list(REAL_DATASETS)}); shapes needs no files, and its "
+                             "inpainting masks are the spec's kinds (mask_kinds).")
+    num_examples = 1000 if num_examples is None else num_examples
     settings = _check_arguments(data, split, num_examples, batch_size, seed, baseline_examples, mask_kinds)
     subject = as_subject(model)
+    if subject.kind == "image-to-image" and subject.input_channels != 1:
+        raise ValueError(f"{subject.description} translates {subject.input_channels}-channel inputs; `shapes` "
+                         "label maps have 1 channel (class indices).")
     settings.image_size = subject.image_size
     reader = ProbeReader(probe)
     started = time.time()
@@ -132,10 +158,28 @@ def evaluate(model, data="shapes", split="test", num_examples=1000, batch_size=1
     return EvaluationResult(subject.kind, columns, rows, config, samples)
 
 
+def _unknown_data(data):
+    return ValueError(f"Cannot evaluate on data {data!r}: only {list(DATASETS)} has the exact scene truth of "
+                      f"every kind's scores, and {list(REAL_DATASETS)} real photos for image-to-image and "
+                      "inpainting models.")
+
+
+def _evaluate_real_data(model, data, split, num_examples, batch_size, seed, probe, mask_kinds, name,
+                        data_path, masks, baselines, inception_weights):
+    if data not in REAL_DATASETS:
+        raise _unknown_data(data)
+    for label, value in (("probe", probe), ("mask_kinds", mask_kinds)):
+        if value is not None:
+            raise ValueError(f"{label} is for shapes; on {data!r} give masks (a mask folder) and "
+                             "inception_weights (FID) instead.")
+    return evaluate_real(model, data=data, split=split, num_examples=num_examples, batch_size=batch_size,
+                         seed=seed, data_path=data_path, masks=masks, baselines=baselines,
+                         inception_weights=inception_weights, name=name)
+
+
 def _check_arguments(data, split, num_examples, batch_size, seed, baseline_examples, mask_kinds):
     if data not in DATASETS:
-        raise ValueError(f"Cannot evaluate on data {data!r}: only {list(DATASETS)} has the exact scene truth "
-                         "the scores need.")
+        raise _unknown_data(data)
     if split not in shapes.SPLITS:
         raise ValueError(f"Unknown shapes split {split!r}; splits are {list(shapes.SPLITS)}.")
     for label, value, low, high in (("num_examples", num_examples, 1, shapes.SPLITS[split]),

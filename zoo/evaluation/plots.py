@@ -5,7 +5,9 @@
 - image to text: images with the model's caption and a true caption;
 - inpainting: masked input | output | truth, a few per mask kind; for `object` masks, the strict
   reader's verdict on the hidden object and what it read in that cell;
-- image to image: label map | output | truth.
+- image to image: label map | output | truth;
+- on real photos (facades), both kinds: input | each baseline column | model | truth, each
+  titled with its per-image PSNR (inpainting: over the hole).
 
 Example:
     result = evaluate(task, num_examples=100)
@@ -31,7 +33,8 @@ def plot_samples(result, path):
 
     if not result.samples:
         raise ValueError("This result has no samples to plot (was it read back from JSON?).")
-    panels = _PANELS[result.kind](result.samples)
+    real_data = result.config.get("data", "shapes") != "shapes"
+    panels = _real_photos(result.samples) if real_data else _PANELS[result.kind](result.samples)
     rows = len(panels)
     columns = max(len(row) for row in panels)
     figure, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.9 * rows), squeeze=False)
@@ -100,6 +103,21 @@ def _inpainting(samples):
 def _image_to_image(samples):
     return [[(label_map_colours(label_map), "label map"), (output, "output"), (truth, "truth")]
             for label_map, output, truth in zip(samples["inputs"], samples["outputs"], samples["truth"])]
+
+
+def _real_photos(samples):
+    """Per example: the input (the hole grey), each baseline column and the model, titled with PSNR, the truth."""
+    rows = []
+    for k, (shown, label) in enumerate(zip(samples["inputs"], samples["input_labels"])):
+        if "masks" in samples:
+            shown = np.where(samples["masks"][k] > 0, _HOLE_GREY, shown)
+        row = [(shown, label)]
+        for column, images in samples["columns"].items():
+            value = float(samples["psnr"][column][k])
+            value = "inf" if np.isinf(value) else f"{value:.1f} dB"
+            row.append((images[k], f"{column}\n{samples['psnr_label']} {value}"))
+        rows.append(row + [(samples["truth"][k], "truth")])
+    return rows
 
 
 _PANELS = {

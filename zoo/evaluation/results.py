@@ -84,6 +84,7 @@ class EvaluationResult:
     rows: list
     config: dict
     samples: dict = dataclasses.field(default_factory=dict, repr=False)
+    notes: tuple = None  # how to read the table (default: the kind's NOTES, for shapes)
 
     def row(self, metric):
         for row in self.rows:
@@ -104,7 +105,7 @@ class EvaluationResult:
         return {"kind": self.kind, "columns": self.columns, "rows": [r.to_dict() for r in self.rows],
                 "targets": {r.metric: {"target": r.target, "model": _json_number(r.values["model"]), "met": r.met}
                             for r in self.target_rows()},
-                "config": self.config}
+                "config": self.config, **({"notes": list(self.notes)} if self.notes is not None else {})}
 
     def write_json(self, path):
         """Strict JSON: infinite and missing values are written as the strings "inf" and "nan"."""
@@ -121,11 +122,13 @@ class EvaluationResult:
         text = [_aligned(header, widths), _aligned(["-" * w for w in widths], widths)]
         text += [_aligned(line, widths) for line in lines]
         config = self.config
-        title = (f"{self.kind}: {config.get('model')} on {config.get('data')}/{config.get('split')}, "
-                 f"{config.get('num_examples')} examples")
+        examples = f"{config.get('num_examples')} examples"
+        if "num_masks" in config:  # real photos, each with every test mask
+            examples = f"{config.get('num_examples')} photos x {config['num_masks']} masks"
+        title = f"{self.kind}: {config.get('model')} on {config.get('data')}/{config.get('split')}, {examples}"
         targets = [f"  {row.metric}: {format_value(row.values['model'])} (target {row.target}) "
                    f"{'met' if row.met else 'NOT met'}" for row in self.target_rows()]
-        notes = NOTES.get(self.kind, ())
+        notes = NOTES.get(self.kind, ()) if self.notes is None else self.notes
         if notes:
             text += ["", "notes:", *(f"  {note}" for note in notes)]
         if targets:

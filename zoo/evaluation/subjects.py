@@ -29,11 +29,18 @@ from zoo.pretrained import PretrainedModel
 
 
 class Subject:
-    """The model under evaluation: `kind`, `image_size`, `description` and the kind's method."""
+    """The model under evaluation: `kind`, `image_size`, `description` and the kind's method.
+
+    Image-to-image subjects also say what label maps they take: `input_channels`, and
+    `input_classes` (> 0: class-index maps of that many classes, as `shapes`; 0: colour
+    images, as the facades label maps).
+    """
 
     kind = None
     image_size = None
     description = None
+    input_channels = None
+    input_classes = None
 
     def generate(self, captions, seeds):
         raise NotImplementedError
@@ -59,6 +66,9 @@ class TaskSubject(Subject):
         self.kind = task.task_name
         self.image_size = int(task.config.image_size)
         self.description = f"{task.family} (Keras task)"
+        if self.kind == "image-to-image":
+            self.input_classes = int(getattr(task.config, "input_classes", 0))
+            self.input_channels = int(getattr(task.config, "input_channels", 1))
 
     def generate(self, captions, seeds):
         return self.task.generate(list(captions), seeds=seeds)
@@ -87,16 +97,16 @@ class SavedModelSubject(Subject):
                              "SavedModel written by `zoo export`.") from error
         self.kind = self.model.kind
         self.metadata = self.model.metadata
+        if self.kind == "image-to-image":
+            self.input_channels = self.model.input_channels
+            # An export without the config: one channel is a class-index map (as `shapes`), more are colours.
+            classes = self.metadata.get("config", {}).get("input_classes")
+            self.input_classes = int(classes) if classes is not None else (None if self.input_channels == 1 else 0)
         self.image_size = self._image_size()
         # The model's folder, name and version, not where this machine keeps it.
         self.description = "SavedModel " + "/".join(os.path.normpath(self.path).split(os.sep)[-3:])
 
     def _image_size(self):
-        if self.kind == "image-to-image":
-            channels = self.model.input_channels
-            if channels != 1:
-                raise ValueError(f"{self.path!r} translates {channels}-channel inputs; `shapes` label maps "
-                                 "have 1 channel (class indices).")
         if self.model.image_size:
             return int(self.model.image_size)
         if self.kind == "text-to-image":  # an export without metadata: the size of what it draws
@@ -127,6 +137,15 @@ def resolve_savedmodel(path):
         raise FileNotFoundError(f"No SavedModel at {path!r}: neither {path}/saved_model.pb nor "
                                 f"{path}/<version>/saved_model.pb exists.")
     return os.path.join(path, str(versions[-1]))
+
+
+def shown_path(path):
+    """A path as results show it: as given when relative, its last three parts when absolute.
+
+    A result names a model's or data set's folder, never where this machine keeps it.
+    """
+    path = os.path.normpath(os.fspath(path))
+    return os.path.join(*path.split(os.sep)[-3:]) if os.path.isabs(path) else path
 
 
 def as_subject(model):

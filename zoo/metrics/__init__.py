@@ -4,6 +4,7 @@
   `frechet_distance`, with `InceptionFeatures` or `KerasFeatures` as feature extractors;
 - captions: `corpus_bleu` (BLEU-1..4), `cider_d`;
 - reconstruction: `psnr`, `ssim`, `l1`, `inpainting_scores` (holes and whole images);
+- sharpness: `sharpness` (variance of the Laplacian against real images), `laplacian_variance`;
 - alignment on `shapes`: `read_images` and `reader_scores` (the strict reader of images),
   `parse_caption`, `caption_match`, `attribute_accuracy` (of a per-cell grid);
 - baselines: `opencv_inpaint`, `NearestNeighbourCaptioner`.
@@ -25,7 +26,9 @@ from zoo.metrics.image_quality import (
     fid_from_features,
     frechet_distance,
     kid_from_features,
+    laplacian_variance,
     polynomial_mmd2_unbiased,
+    sharpness,
     to_uint8,
 )
 from zoo.metrics.reconstruction import inpainting_scores, l1, psnr, ssim
@@ -48,12 +51,14 @@ __all__ = [
     "inpainting_scores",
     "kid_from_features",
     "l1",
+    "laplacian_variance",
     "opencv_inpaint",
     "parse_caption",
     "polynomial_mmd2_unbiased",
     "psnr",
     "read_images",
     "reader_scores",
+    "sharpness",
     "ssim",
     "to_uint8",
 ]

@@ -6,6 +6,7 @@ unbiased squared MMD between them under a cubic polynomial kernel. Both are
 computed here in float64 numpy from features any `FeatureExtractor` produces:
 `InceptionFeatures` for the standard (clean-fid style) setting, or
 `KerasFeatures` around any Keras model, such as a probe trained on `shapes`.
+`sharpness` compares the variance of the Laplacian of images with that of real ones.
 
 Example:
     extractor = KerasFeatures(probe_trunk, image_size=64,
@@ -69,10 +70,27 @@ def fid_from_features(feats_a, feats_b):
         True
     """
     feats_a, feats_b = _check_feature_pair(feats_a, feats_b, min_samples=2)
+    if min(len(feats_a), len(feats_b)) < feats_a.shape[1]:
+        return _low_rank_fid(feats_a, feats_b)
     return frechet_distance(
         feats_a.mean(axis=0), np.cov(feats_a, rowvar=False),
         feats_b.mean(axis=0), np.cov(feats_b, rowvar=False),
     )
+
+
+def _low_rank_fid(feats_a, feats_b):
+    """FID from the samples when a set has fewer rows than dimensions (e.g. 106 images, 2048 features).
+
+    With A, B the centred features over sqrt(N - 1), the covariances are A'A and B'B, and
+    the non-zero eigenvalues of A'A B'B are the squared singular values of A B' [Na, Nb]:
+    tr((sigma_a sigma_b)^(1/2)) is the sum of those singular values. The same value as
+    `frechet_distance`, without the eigendecompositions of two D x D matrices.
+    """
+    mean_a, mean_b = feats_a.mean(axis=0), feats_b.mean(axis=0)
+    a = (feats_a - mean_a) / np.sqrt(len(feats_a) - 1)
+    b = (feats_b - mean_b) / np.sqrt(len(feats_b) - 1)
+    trace_sqrt_product = np.linalg.svd(a @ b.T, compute_uv=False).sum()
+    return float(np.sum((mean_a - mean_b) ** 2) + np.sum(a**2) + np.sum(b**2) - 2.0 * trace_sqrt_product)
 
 
 def polynomial_mmd2_unbiased(x, y):
@@ -203,6 +221,51 @@ def to_uint8(images, name="images"):
             "pass uint8 images or rescale (x / 127.5 - 1)."
         )
     return np.clip(np.round((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+# === Sharpness ===
+GREY_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma, as OpenCV's RGB2GRAY
+
+
+def laplacian_variance(images):
+    """Per image, the variance of the Laplacian of its grey version on the 0-255 scale (float64 [N]).
+
+    Grey is the BT.601 luma of the RGB pixels (uint8, or float in [-1, 1] quantised as
+    `to_uint8` does); the Laplacian is the 3 x 3 kernel [[0, 1, 0], [1, -4, 1], [0, 1, 0]]
+    with mirrored borders (the edge pixel not repeated): `cv2.Laplacian(grey, cv2.CV_64F).var()`.
+    Blur lowers it; noise raises it.
+
+    Example:
+        >>> flat = np.full((1, 8, 8, 3), 128, np.uint8)
+        >>> laplacian_variance(flat)
+        array([0.])
+    """
+    pixels = to_uint8(images).astype(np.float64)
+    grey = pixels @ np.array(GREY_WEIGHTS)
+    if min(grey.shape[1:3]) < 2:
+        raise ValueError(f"The Laplacian needs images of at least 2 x 2 pixels, got {grey.shape[1:3]}.")
+    padded = np.pad(grey, ((0, 0), (1, 1), (1, 1)), mode="reflect")
+    laplacian = (padded[:, :-2, 1:-1] + padded[:, 2:, 1:-1] + padded[:, 1:-1, :-2] + padded[:, 1:-1, 2:]
+                 - 4.0 * grey)
+    return laplacian.reshape(len(laplacian), -1).var(axis=1)
+
+
+def sharpness(images, reference_images):
+    """The mean variance of the Laplacian of `images` over that of `reference_images`.
+
+    1 is as sharp as the reference (e.g. real photos); a blurry generator scores below 1,
+    a constant image 0, and noise above 1. The two batches may differ in size.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> photos = rng.integers(0, 256, (2, 16, 16, 3), np.uint8)
+        >>> sharpness(photos, photos)
+        1.0
+    """
+    reference = float(np.mean(laplacian_variance(to_uint8(reference_images, "reference_images"))))
+    if reference <= 0:
+        raise ValueError("reference_images are flat (their Laplacian is 0 everywhere): nothing to compare with.")
+    return float(np.mean(laplacian_variance(images))) / reference
 
 
 class FeatureExtractor(Protocol):
