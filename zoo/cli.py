@@ -245,7 +245,7 @@ def _evaluate(args):
                      num_examples=_capped(args.num_examples, "ZOO_MAX_EXAMPLES"), batch_size=args.batch_size,
                      seed=args.seed, out=args.out, plot=args.plot, raw_weights=args.raw_weights,
                      data_path=args.data_path, masks=args.masks, baselines=args.baseline,
-                     inception_weights=args.inception_weights)
+                     inception_weights=args.inception_weights, mask_kinds=args.mask_kinds)
 
 
 def _read_image(path, mode):
@@ -476,6 +476,8 @@ def build_parser():
                                "training workdir), e.g. \"l1 only=runs/l1only/pix2pix\"; repeatable")
     evaluate.add_argument("--inception-weights", metavar="FILE",
                           help="real data: a local InceptionV3 (notop) weights file, for FID and KID rows")
+    evaluate.add_argument("--mask-kinds", nargs="+", metavar="KIND",
+                          help="inpainting on shapes: the mask kinds scored (box, stroke, object; default all)")
     evaluate.add_argument("--split", default="test")
     evaluate.add_argument("--num-examples", type=int,
                           help="scenes (shapes, default 1000) or photos (real data, default all)")

@@ -255,6 +255,17 @@ def test_cli_writes_table_json_and_png(tmp_path, exported, capsys):
         assert image.size[0] > 200 and image.size[1] > 200
 
 
+def test_cli_scores_the_mask_kinds_asked_for(exported, capsys):
+    status = cli.main(["evaluate", "cgan_inpaint_tiny", "--savedmodel", exported["cgan_inpaint_tiny"],
+                       "--num-examples", "2", "--batch-size", "2", "--mask-kinds", "stroke"])
+    printed = capsys.readouterr().out
+    rows = [line.split()[0] for line in printed.splitlines() if "/" in line.split(" ")[0]]
+    assert status == 0 and "stroke/psnr_hole" in rows and all(row.startswith("stroke/") for row in rows), rows
+    assert cli.main(["evaluate", "cgan_inpaint_tiny", "--savedmodel", exported["cgan_inpaint_tiny"],
+                     "--mask-kinds", "blob"]) == 2
+    assert "mask_kinds must be some of ['box', 'stroke', 'object'], got ['blob']" in capsys.readouterr().err
+
+
 def test_plots_of_every_kind(tmp_path, results):
     for name in FAMILIES:
         path = plot_samples(results(name)[0], str(tmp_path / f"{name}.png"))

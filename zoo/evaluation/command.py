@@ -66,7 +66,7 @@ def _trained(name, workdir, raw_weights=False):
 
 def evaluate_command(name, workdir=None, savedmodel=None, data="shapes", split="test", num_examples=None,
                      batch_size=100, seed=0, out=None, plot=None, raw_weights=False, data_path=None, masks=None,
-                     baselines=None, inception_weights=None):
+                     baselines=None, inception_weights=None, mask_kinds=None):
     """Evaluate, print the table, write the JSON (`out`) and the sample grid (`plot`); returns the result.
 
     `baselines`: "NAME=DIR" texts (--baseline), each a SavedModel or training workdir; real data only.
@@ -78,7 +78,7 @@ def evaluate_command(name, workdir=None, savedmodel=None, data="shapes", split="
             raise FileNotFoundError(f"Cannot write {path!r}: folder {os.path.dirname(path)!r} does not exist.")
     result = evaluate(model, data=data, split=split, num_examples=num_examples, batch_size=batch_size,
                       seed=seed, name=description, data_path=data_path, masks=masks, baselines=baselines or None,
-                      inception_weights=inception_weights)
+                      inception_weights=inception_weights, mask_kinds=mask_kinds)
     print(result.table())
     if out:
         result.write_json(out)
