@@ -247,7 +247,7 @@ class Trainer:
         options = {**self.steps.dataset_options, **options}
         if self.config.masks is not None and options.get("masks") is not None:
             options["masks"] = self.config.masks
-        elif options.get("masks") is not None and self.config.data != "shapes":
+        elif options.get("masks") in ("mix", "box", "stroke", "object") and self.config.data != "shapes":
             raise DataError(f"{self.task.family} on {self.config.data!r} needs hole masks: give a folder of mask "
                             "images with --masks (TrainConfig.masks), e.g. ../shared/data/masks; the drawn mask "
                             "kinds (mix, box, stroke, object) are for `shapes` scenes.")
