@@ -88,14 +88,16 @@ def test_resume_uses_the_workdir_it_is_given_even_moved_and_relative(tmp_path, c
 
 def test_config_json_keeps_paths_relative_to_the_workdir(tmp_path):
     config = TrainConfig(model="captioner_tiny", workdir=str(tmp_path / "runs" / "b"),
-                         init_from=str(tmp_path / "runs" / "a"), data_path=str(tmp_path / "data"))
+                         init_from=str(tmp_path / "runs" / "a"), data_path=str(tmp_path / "data"),
+                         masks=str(tmp_path / "masks"))
     os.makedirs(config.workdir)
     config.save(os.path.join(config.workdir, "config.json"))
     saved = json.load(open(os.path.join(config.workdir, "config.json")))
     assert saved["init_from"] == "../a" and saved["data_path"] == "../../data" and "workdir" not in saved
+    assert saved["masks"] == "../../masks"
     shutil.move(str(tmp_path / "runs"), str(tmp_path / "moved"))
     loaded = TrainConfig.load(str(tmp_path / "moved" / "b" / "config.json"))
-    assert loaded.init_from == str(tmp_path / "moved" / "a")
+    assert loaded.init_from == str(tmp_path / "moved" / "a") and loaded.masks == str(tmp_path / "masks")
 
 
 def test_shipped_exports_hold_no_absolute_path():
