@@ -38,15 +38,14 @@ from zoo.evaluation.probe import PROBE_DIR, ProbeReader, read_probe_metadata
 from zoo.evaluation.real import REAL_DATASETS, evaluate_real
 from zoo.evaluation.results import EvaluationResult, Row, apply_targets
 from zoo.evaluation.scenes import hidden_objects, objects_from_arrays
-from zoo.evaluation.subjects import as_subject
+from zoo.evaluation.subjects import as_subject, in_batches
 from zoo.metrics import (
     NearestNeighbourCaptioner,
     caption_match,
     cider_d,
     corpus_bleu,
-    fid_from_features,
+    fid_and_kid,
     inpainting_scores,
-    kid_from_features,
     l1,
     opencv_inpaint,
     parse_caption,
@@ -226,15 +225,6 @@ def load_scenes(split, num_examples, image_size, masks=None, seed=0, skip_exampl
     return scenes
 
 
-def _in_batches(function, batch_size, *inputs):
-    """`function` applied to slices of `inputs` of `batch_size`; numpy outputs concatenated, lists joined."""
-    outputs = [function(*(x[start:start + batch_size] for x in inputs))
-               for start in range(0, len(inputs[0]), batch_size)]
-    if isinstance(outputs[0], list):
-        return [item for output in outputs for item in output]
-    return np.concatenate(outputs)
-
-
 def strict_scores(images, truth):
     """The strict reader's scores (`reader_scores`) of uint8 images against their scenes' objects."""
     return reader_scores(read_images(images), truth)
@@ -260,7 +250,7 @@ def _evaluate_text_to_image(subject, reader, settings):
     scenes = {key: value[:count] for key, value in loaded.items() if key != "objects"}
     truth = objects_from_arrays({key: value[:count] for key, value in loaded["objects"].items()})
     seeds = scenes["index"].astype(np.int64) + settings.seed * SEED_STRIDE
-    generated = _in_batches(subject.generate, settings.batch_size, scenes["caption"], seeds)
+    generated = in_batches(subject.generate, settings.batch_size, scenes["caption"], seeds)
     readings = read_images(generated)
     scores = {"model": reader_scores(readings, truth), "real": strict_scores(scenes["image"], truth)}
     rows = _alignment_rows(scores, READER_ROWS)
@@ -320,7 +310,7 @@ def _diversity_rows(subject, captions, truth, indices, settings):
     repeated = [caption for caption in captions[:count] for _ in range(k)]
     seeds = (np.repeat(indices[:count].astype(np.int64), k) * k + np.tile(np.arange(k), count)
              + (settings.seed + 1) * SEED_STRIDE * k)
-    generated = _in_batches(subject.generate, settings.batch_size, repeated, seeds)
+    generated = in_batches(subject.generate, settings.batch_size, repeated, seeds)
     generated = generated.reshape(count, k, *generated.shape[1:])
     real = [real_renders(truth[n], indices[n], 2 * k, settings.seed, settings.image_size) for n in range(count)]
     # Each column's images per caption, against the first k real renders.
@@ -355,8 +345,8 @@ def _distribution_rows(reader, real_images, generated, other_images, seed):
         # values of order 1, as with Inception features, instead of raw activations of order 10.
         scale = max(float(np.sqrt(np.mean(reference**2))), 1e-12)
         reference = reference / scale
-        values = {"model": _fid_and_kid(reference, reader.features(generated) / scale, seed),
-                  "real": _fid_and_kid(reference, reader.features(real_images) / scale, seed)}
+        values = {"model": fid_and_kid(reference, reader.features(generated) / scale, KID_SUBSETS, seed),
+                  "real": fid_and_kid(reference, reader.features(real_images) / scale, KID_SUBSETS, seed)}
     return [
         Row("fid_probe", {c: v[0] for c, v in values.items()},
             "FID on probe features (scaled to unit RMS) against the real images of other scenes of the split; "
@@ -365,15 +355,6 @@ def _distribution_rows(reader, real_images, generated, other_images, seed):
             "KID (mean over subsets) on probe features, same sets as fid_probe; unbiased, so it scatters "
             "around 0 at the floor and can be slightly negative"),
     ]
-
-
-def _fid_and_kid(real_features, other_features, seed):
-    if min(len(real_features), len(other_features)) < 2:
-        return float("nan"), float("nan")
-    subset_size = max(2, min(len(real_features), len(other_features)) // 2)
-    kid, _ = kid_from_features(real_features, other_features, num_subsets=KID_SUBSETS,
-                               subset_size=subset_size, seed=seed)
-    return fid_from_features(real_features, other_features), kid
 
 
 # === Image to text ===
@@ -391,7 +372,7 @@ def _evaluate_image_to_text(subject, reader, settings):
                          batch_size=settings.batch_size)
     truth = objects_from_arrays(scenes["objects"])
     references = scenes["captions"]
-    captions = _in_batches(subject.caption, settings.batch_size, scenes["image"])
+    captions = in_batches(subject.caption, settings.batch_size, scenes["image"])
     train = load_scenes("train", settings.baseline_examples, settings.image_size, seed=settings.seed,
                         batch_size=settings.batch_size)
     # Per-cell probe features, so that the nearest training scene has its objects in the same cells.
@@ -436,8 +417,8 @@ def _evaluate_inpainting(subject, reader, settings):
         masked = truth * (1 - masks)  # no method sees the hidden pixels
         empty = [""] * len(truth)
         outputs = {
-            "model": _in_batches(subject.inpaint, settings.batch_size, masked, masks, scenes["caption"]),
-            "model (no caption)": _in_batches(subject.inpaint, settings.batch_size, masked, masks, empty),
+            "model": in_batches(subject.inpaint, settings.batch_size, masked, masks, scenes["caption"]),
+            "model (no caption)": in_batches(subject.inpaint, settings.batch_size, masked, masks, empty),
             "opencv telea": opencv_inpaint(masked, masks, method="telea"),
             "opencv ns": opencv_inpaint(masked, masks, method="ns"),
             "real": truth,
@@ -464,7 +445,7 @@ def _evaluate_image_to_image(subject, reader, settings):
     scenes = load_scenes(settings.split, settings.num_examples, settings.image_size, seed=settings.seed,
                          batch_size=settings.batch_size)
     truth = objects_from_arrays(scenes["objects"])
-    outputs = _in_batches(subject.translate, settings.batch_size, scenes["label_map"])
+    outputs = in_batches(subject.translate, settings.batch_size, scenes["label_map"])
     real = scenes["image"]
     rows = [Row(key, {"model": function(real, outputs), "real": function(real, real)}, description)
             for key, function, description in (("psnr", psnr, "PSNR (dB) against the real image"),

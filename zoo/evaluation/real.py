@@ -43,11 +43,10 @@ from zoo.data.errors import DataError, require_directory
 from zoo.data.mask_folder import HOLE_BINS, hole_ratio_bin, mask_files, read_mask
 from zoo.data.pix2pix import pair_files
 from zoo.evaluation.results import EvaluationResult, Row
-from zoo.evaluation.subjects import Subject, TaskSubject, as_subject, shown_path
+from zoo.evaluation.subjects import Subject, TaskSubject, as_subject, in_batches, shown_path
 from zoo.metrics import (
-    fid_from_features,
+    fid_and_kid,
     inpainting_scores,
-    kid_from_features,
     l1,
     opencv_inpaint,
     psnr,
@@ -305,19 +304,14 @@ def bin_label(index):
     return f"{round(low * 100)}-{round(high * 100)}%"
 
 
-def _in_batches(function, batch_size, *inputs):
-    return np.concatenate([function(*(x[start:start + batch_size] for x in inputs))
-                           for start in range(0, len(inputs[0]), batch_size)])
-
-
 # === Image to image ===
 def _image_to_image(subject, baselines, settings, features):
     real, label_maps = load_photos(settings.data, settings.data_path, settings.split, settings.image_size,
                                    settings.num_examples, settings.batch_size)
     mean, train_count = mean_photo(settings.data, settings.data_path, settings.image_size, settings.batch_size)
-    outputs = {"model": _in_batches(subject.translate, settings.batch_size, label_maps),
+    outputs = {"model": in_batches(subject.translate, settings.batch_size, label_maps),
                "mean photo": np.repeat(mean[None], len(real), axis=0)}
-    outputs.update({name: _in_batches(b.translate, settings.batch_size, label_maps) for name, b in baselines.items()})
+    outputs.update({name: in_batches(b.translate, settings.batch_size, label_maps) for name, b in baselines.items()})
     outputs["real"] = real
     rows = [Row(key, {c: function(real, images) for c, images in outputs.items()}, description)
             for key, function, description in (
@@ -439,7 +433,7 @@ def _distribution_rows(features, real, generated, seed, with_real):
     reference = features(real)
     values = {}
     for column, images in generated.items():
-        values[column] = _fid_and_kid(reference, features(images), seed)
+        values[column] = fid_and_kid(reference, features(images), KID_SUBSETS, seed)
     if with_real:
         values["real"] = (float("nan"), float("nan"))
     return [Row("fid", {c: v[0] for c, v in values.items()},
@@ -447,10 +441,3 @@ def _distribution_rows(features, real, generated, seed, with_real):
             Row("kid", {c: v[1] for c, v in values.items()},
                 "KID (mean over subsets) on the same features; unbiased, so it can be slightly negative")]
 
-
-def _fid_and_kid(reference, other, seed):
-    if min(len(reference), len(other)) < 2:
-        return float("nan"), float("nan")
-    subset_size = max(2, min(len(reference), len(other)) // 2)
-    kid, _ = kid_from_features(reference, other, num_subsets=KID_SUBSETS, subset_size=subset_size, seed=seed)
-    return fid_from_features(reference, other), kid

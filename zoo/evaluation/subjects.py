@@ -158,3 +158,15 @@ def as_subject(model):
         return SavedModelSubject(model)
     raise ValueError(f"Cannot evaluate {type(model).__name__}: give a zoo Task (zoo.build, load_trained) "
                      "or the directory of an exported SavedModel.")
+
+
+def in_batches(function, batch_size, *inputs):
+    """`function` applied to slices of `inputs` of `batch_size`; numpy outputs concatenated, lists joined.
+
+    Example: `in_batches(subject.translate, 100, label_maps)` -> the images of every label map.
+    """
+    outputs = [function(*(x[start:start + batch_size] for x in inputs))
+               for start in range(0, len(inputs[0]), batch_size)]
+    if isinstance(outputs[0], list):
+        return [item for output in outputs for item in output]
+    return np.concatenate(outputs)

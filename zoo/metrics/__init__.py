@@ -1,6 +1,6 @@
 """Metrics for cross-modal generation, each tested against a reference implementation.
 
-- image quality (distribution level): `FID`, `KID`, `fid_from_features`, `kid_from_features`,
+- image quality (distribution level): `FID`, `KID`, `fid_from_features`, `kid_from_features`, `fid_and_kid`,
   `frechet_distance`, with `InceptionFeatures` or `KerasFeatures` as feature extractors;
 - captions: `corpus_bleu` (BLEU-1..4), `cider_d`;
 - reconstruction: `psnr`, `ssim`, `l1`, `inpainting_scores` (holes and whole images);
@@ -23,6 +23,7 @@ from zoo.metrics.image_quality import (
     FeatureExtractor,
     InceptionFeatures,
     KerasFeatures,
+    fid_and_kid,
     fid_from_features,
     frechet_distance,
     kid_from_features,
@@ -46,6 +47,7 @@ __all__ = [
     "cider_d",
     "cider_d_scores",
     "corpus_bleu",
+    "fid_and_kid",
     "fid_from_features",
     "frechet_distance",
     "inpainting_scores",

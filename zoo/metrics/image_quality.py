@@ -111,6 +111,20 @@ def polynomial_mmd2_unbiased(x, y):
     return float(within_x + within_y - 2.0 * k_xy.mean())
 
 
+def fid_and_kid(reference_features, other_features, num_subsets, seed=0):
+    """(FID, KID) of two feature sets as the evaluation reports them: KID over `num_subsets`
+    subsets of half the smaller set (at least 2); both nan when a set has fewer than 2 rows.
+
+    Example: `fid, kid = fid_and_kid(real_features, generated_features, num_subsets=20)`.
+    """
+    smaller = min(len(reference_features), len(other_features))
+    if smaller < 2:
+        return float("nan"), float("nan")
+    kid, _ = kid_from_features(reference_features, other_features, num_subsets=num_subsets,
+                               subset_size=max(2, smaller // 2), seed=seed)
+    return fid_from_features(reference_features, other_features), kid
+
+
 def kid_from_features(feats_a, feats_b, num_subsets=100, subset_size=None, seed=0):
     """KID between two feature sets: mean and std of the MMD^2 over random subsets.
 
