@@ -171,3 +171,20 @@ def test_augmented_masks_are_binary_seeded_and_varied():
     # A crop keeps 1/2 to all of the side, so the hole's share of the view stays near the mask's
     # (rotations cut off at most the corners).
     assert all(0.02 < view.mean() < 0.5 for view in views), [view.mean() for view in views]
+
+
+def test_augmented_training_masks_check_their_files_and_follow_the_hole_rule(tmp_path):
+    from zoo.data.mask_folder import augmented_masks
+
+    folder = tmp_path / "masks"
+    write_mask(folder / "00000.png", square_hole(16))  # held out: never drawn
+    write_mask(folder / "00001.png", square_hole(16))  # white quarter; with hole_value=0 the hole is 3/4
+    write_mask(tmp_path / "only_test" / "00100.png", square_hole(16))
+    with pytest.raises(DataError, match="has no train masks"):
+        augmented_masks(tmp_path / "only_test", 8)
+    views = [m for m in augmented_masks(folder, 8, seed=0, hole_value=0).take(4).as_numpy_iterator()]
+    assert all(v.shape == (8, 8, 1) and set(np.unique(v)) <= {0, 1} for v in views)
+    assert np.mean(views) > 0.4  # read with hole_value=255 it hides a quarter (less after rotations)
+    write_mask(folder / "00002.png", np.full((16, 16), 128))  # mid-grey: not a mask
+    with pytest.raises(DataError, match="00002.png' is not binary"):
+        augmented_masks(folder, 8)

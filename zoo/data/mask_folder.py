@@ -72,8 +72,7 @@ def hole_masks(
     files = mask_files(root, split=split)
     native = _common_size(files, required=size is None)
     if validate:
-        for path in files:
-            _check_mask_pixels(path, hole_value, threshold)
+        _validate_pixels(files, hole_value, threshold)
     dataset = tf.data.Dataset.from_tensor_slices({"path": [str(p) for p in files], "id": [p.name for p in files]})
 
     def load(example):
@@ -85,6 +84,38 @@ def hole_masks(
         return {"mask": mask, "id": example["id"]}
 
     return dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def augmented_masks(root, image_size: int, seed: int = 0, skip_examples: int = 0, hole_value: int = 255,
+                    threshold: int = 127, validate: bool = True) -> tf.data.Dataset:
+    """An endless stream of augmented train masks, uint8 [S, S, 1] of 0/1 (1 = hole).
+
+    Position p of the stream draws a train mask (`mask_files(root, "train")`) and its
+    `augment_mask` view from (seed, p) alone, so `skip_examples=n` gives exactly the stream
+    after its first n masks (a resumed run continues where it stopped). Files are checked as
+    in `hole_masks` (header, and with `validate` the pixels) before the stream starts.
+
+    Example:
+        holes = augmented_masks("/data/masks", image_size=128, seed=0)
+        first = next(iter(holes))   # uint8 [128, 128, 1]
+    """
+    root = require_directory(root, "mask folder")
+    _check_hole_rule(hole_value, threshold)
+    paths = mask_files(root, split="train")
+    _common_size(paths, required=False)  # every header opens and is single-channel
+    if validate:
+        _validate_pixels(paths, hole_value, threshold)
+    files = tf.constant([str(p) for p in paths])
+    load_size = (2 * image_size, 2 * image_size)  # crops of 1/2 to all of it, resized to image_size
+
+    def draw(position):
+        pick = tf.random.stateless_uniform([], seed=tf.stack([tf.constant(seed, tf.int64), position]) + 17,
+                                           maxval=tf.shape(files, out_type=tf.int64)[0], dtype=tf.int64)
+        pixels = tf.io.decode_image(tf.io.read_file(files[pick]), channels=1, dtype=tf.uint8, expand_animations=False)
+        mask = tf.reshape(_pixels_to_mask(pixels, load_size, hole_value, threshold), load_size + (1,))
+        return augment_mask(mask, seed, position, image_size)
+
+    return tf.data.Dataset.range(skip_examples, 2**62).map(draw, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def read_mask(path, image_size: Optional[SizeLike] = None, hole_value: int = 255, threshold: int = 127) -> np.ndarray:
@@ -218,6 +249,19 @@ def _common_size(files: List[Path], required: bool) -> Optional[Tuple[int, int]]
                 )
             return None
     return sizes[first]
+
+
+_VALIDATED = set()  # (path, size, mtime, hole rule) of files whose pixels passed, this process
+
+
+def _validate_pixels(paths: List[Path], hole_value: int, threshold: int) -> None:
+    """`_check_mask_pixels` on each file, once per process for a file left unchanged since."""
+    for path in paths:
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, hole_value, threshold)
+        if key not in _VALIDATED:
+            _check_mask_pixels(path, hole_value, threshold)
+            _VALIDATED.add(key)
 
 
 def _check_mask_pixels(path: Path, hole_value: int, threshold: int) -> np.ndarray:

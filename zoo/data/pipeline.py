@@ -24,7 +24,8 @@ from zoo.text import SHAPES_MAX_LENGTH, Tokenizer, Vocabulary, shapes_vocabulary
 
 DATASETS = ("shapes", "coco", "facades", "pix2pix")
 COCO_MAX_LENGTH = 32
-_MASK_CHOICES = ("mix", "box", "stroke", "object", None)
+DRAWN_MASK_KINDS = ("mix", "box", "stroke", "object")  # drawn into `shapes` scenes
+_MASK_CHOICES = DRAWN_MASK_KINDS + (None,)
 _CHUNK = 32  # shapes scenes read or rendered per Python call
 
 
@@ -203,17 +204,7 @@ def _folder_masks(path, image_size, seed, split, skip_examples=0):
     if split != "train":
         holes = mask_folder.hole_masks(path, image_size=image_size, split="test").map(lambda example: example["mask"])
         return holes.repeat().skip(skip_examples)
-    files = tf.constant([str(p) for p in mask_folder.mask_files(path, split="train")])
-    load_size = 2 * image_size  # crops of 1/2 to all of it, resized to image_size
-
-    def draw(position):
-        pick = tf.random.stateless_uniform([], seed=tf.stack([tf.constant(seed, tf.int64), position]) + 17,
-                                           maxval=tf.shape(files, out_type=tf.int64)[0], dtype=tf.int64)
-        pixels = tf.io.decode_image(tf.io.read_file(files[pick]), channels=1, dtype=tf.uint8, expand_animations=False)
-        mask = tf.image.resize(tf.cast(pixels > 127, tf.uint8), [load_size, load_size], method="nearest")
-        return mask_folder.augment_mask(tf.reshape(mask, [load_size, load_size, 1]), seed, position, image_size)
-
-    return tf.data.Dataset.range(skip_examples, 2**62).map(draw, num_parallel_calls=tf.data.AUTOTUNE)
+    return mask_folder.augmented_masks(path, image_size, seed=seed, skip_examples=skip_examples)
 
 
 # === common tail ===

@@ -33,6 +33,7 @@ import tensorflow as tf
 
 import zoo
 from zoo.data.errors import DataError
+from zoo.data.pipeline import DRAWN_MASK_KINDS
 from zoo.errors import error_reason
 from zoo.training import distribute
 from zoo.training.checkpoints import (NoIntactCheckpointError, all_finite, checkpoint_paths,
@@ -247,10 +248,10 @@ class Trainer:
         options = {**self.steps.dataset_options, **options}
         if self.config.masks is not None and options.get("masks") is not None:
             options["masks"] = self.config.masks
-        elif options.get("masks") in ("mix", "box", "stroke", "object") and self.config.data != "shapes":
+        elif options.get("masks") in DRAWN_MASK_KINDS and self.config.data != "shapes":
             raise DataError(f"{self.task.family} on {self.config.data!r} needs hole masks: give a folder of mask "
                             "images with --masks (TrainConfig.masks), e.g. ../shared/data/masks; the drawn mask "
-                            "kinds (mix, box, stroke, object) are for `shapes` scenes.")
+                            f"kinds ({', '.join(DRAWN_MASK_KINDS)}) are for `shapes` scenes.")
         kwargs = {"vocabulary": self.task.vocabulary, "max_length": self.task.config.max_length} \
             if getattr(self.task, "uses_text", False) else {}
         if self.config.data == "shapes":
@@ -315,7 +316,6 @@ class Trainer:
             return self._train_loop()
         except tf.errors.InvalidArgumentError as error:
             from zoo.data.coco import DECODE_ERROR_PREFIX
-            from zoo.data.errors import DataError
 
             if DECODE_ERROR_PREFIX not in error.message:
                 raise
