@@ -53,7 +53,7 @@ class TrainConfig:
     keep_checkpoints: int = 3
     summary_every: int = 100
     sample_every: int = 500
-    ema_decay: float = 0.999
+    ema_decay: float = 0.999  # of the moving average exported and sampled, after a warm-up (zoo.training.ema)
     seed: int = 0
     progress: bool = True
     model_overrides: dict = dataclasses.field(default_factory=dict)

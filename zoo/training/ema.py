@@ -12,10 +12,14 @@ class ExponentialMovingAverage:
     Args:
         networks: the Keras models whose weights are averaged (a GAN's generator).
         decay: the weight of the old average at each update (0.999: about the last 1000 steps).
+            Early in a run the average warms up, as `tf.train.ExponentialMovingAverage` with
+            `num_updates` does: update n (counting from 0) uses min(decay, (1 + n) / (10 + n)), so the
+            average follows the training weights from the first steps instead of staying near
+            their initialisation for thousands of steps.
 
     Example:
         ema = ExponentialMovingAverage([task.generator], 0.999)
-        ema.update()                 # after each optimizer step, inside the compiled step
+        ema.update(step)             # after each optimizer step, inside the compiled step
         with ema.swapped():          # sample or export with the averaged weights
             images = task.generate(captions, seeds=0)
     """
@@ -29,9 +33,15 @@ class ExponentialMovingAverage:
                                      aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
                          for w in self.sources]
 
-    def update(self):
+    def update(self, step=None):
+        """Move the averages towards the weights; `step`: updates done before this one (the run's step)."""
+        decay = tf.constant(self.decay, tf.float32)
+        if step is not None:
+            done = tf.cast(step, tf.float32)
+            decay = tf.minimum(decay, (1.0 + done) / (10.0 + done))
         for average, source in zip(self.averages, self.sources):
-            average.assign(self.decay * average + (1.0 - self.decay) * tf.cast(source, average.dtype))
+            rate = tf.cast(decay, average.dtype)
+            average.assign(rate * average + (1.0 - rate) * tf.cast(source, average.dtype))
 
     def checkpointable(self):
         return tf.train.Checkpoint(**{f"v{i}": v for i, v in enumerate(self.averages)})

@@ -276,6 +276,7 @@ class Trainer:
         """The compiled training step `step(batch, seed) -> losses` (the family's step, then the EMA),
         run on every replica; XLA-compiled where the config says so. `fit` calls it; benchmarks time it."""
         task, optimizers, hparams, train_step, ema = self.task, self.optimizers, self.hparams, self.steps.train_step, self.ema
+        step_counter = self.step_counter
 
         replicas = self.strategy.num_replicas_in_sync
 
@@ -285,7 +286,7 @@ class Trainer:
                 replica = tf.distribute.get_replica_context().replica_id_in_sync_group
                 seed = tf.random.experimental.stateless_fold_in(seed, replica)
             losses = train_step(task, optimizers, batch, seed, hparams)
-            ema.update()
+            ema.update(step_counter)  # the steps done before this one: the average's warm-up
             return losses
 
         def step(batch, seed):
