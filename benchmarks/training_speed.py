@@ -94,6 +94,7 @@ class KerasRouteModel(keras.Model):
         self.family_step = trainer.steps.train_step
         self.hparams = trainer.hparams
         self.ema = trainer.ema
+        self.step_counter = trainer.step_counter  # the EMA's warm-up reads it, as in the Trainer's step
         self.seed_generator = keras.random.SeedGenerator(1337)
         self.loss_trackers = [keras.metrics.Mean(name=name) for name in loss_names]
 
@@ -108,7 +109,7 @@ class KerasRouteModel(keras.Model):
     def train_step(self, batch):
         seed = tf.cast(self.seed_generator.next(), tf.int32)
         losses = self.family_step(self.task, self.family_optimizers, batch, seed, self.hparams)
-        self.ema.update()
+        self.ema.update(self.step_counter)
         for tracker in self.loss_trackers:
             tracker.update_state(losses[tracker.name])
         return {tracker.name: tracker.result() for tracker in self.loss_trackers}

@@ -188,3 +188,13 @@ def test_augmented_training_masks_check_their_files_and_follow_the_hole_rule(tmp
     write_mask(folder / "00002.png", np.full((16, 16), 128))  # mid-grey: not a mask
     with pytest.raises(DataError, match="00002.png' is not binary"):
         augmented_masks(folder, 8)
+
+
+def test_resizing_a_read_mask_is_reading_it_at_that_size(tmp_path):
+    from zoo.data.mask_folder import resize_mask
+
+    pixels = np.zeros((40, 40), np.uint8)
+    pixels[3:29, 11:17] = 255
+    path = write_mask(tmp_path / "00001.png", pixels)
+    for size in (16, (8, 24)):
+        np.testing.assert_array_equal(resize_mask(read_mask(path), size).numpy(), read_mask(path, image_size=size))

@@ -200,13 +200,21 @@ def augment_mask(mask, seed, position, image_size: int):
     return tf.cast(tf.reshape(resized, [image_size, image_size, 1]) > 0.5, tf.uint8)
 
 
+def resize_mask(mask, image_size: SizeLike):
+    """A 0/1 mask [H, W, 1] resized to `image_size` (int S or (height, width)) by nearest
+    neighbours, so it stays 0/1: how `hole_masks` and `read_mask` resize.
+
+    Example: `resize_mask(read_mask("/data/masks/00000.png"), 128).numpy()` is
+    `read_mask("/data/masks/00000.png", image_size=128)`.
+    """
+    return tf.image.resize(mask, size_pair(image_size), method="nearest")
+
+
 def _pixels_to_mask(pixels, size: Optional[Tuple[int, int]], hole_value: int = 255, threshold: int = 127):
     """uint8 [H, W, 1] grey pixels -> uint8 0/1 mask, resized with nearest neighbours to `size`."""
     hole = pixels > threshold if hole_value > threshold else pixels <= threshold
     mask = tf.cast(hole, tf.uint8)
-    if size is not None:
-        mask = tf.image.resize(mask, size, method="nearest")
-    return mask
+    return mask if size is None else resize_mask(mask, size)
 
 
 def _check_hole_rule(hole_value, threshold) -> None:

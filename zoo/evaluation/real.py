@@ -37,11 +37,10 @@ import os
 import time
 
 import numpy as np
-import tensorflow as tf
 
 import zoo
 from zoo.data.errors import DataError, require_directory
-from zoo.data.mask_folder import HOLE_BINS, hole_ratio_bin, mask_files, read_mask
+from zoo.data.mask_folder import HOLE_BINS, hole_ratio_bin, mask_files, read_mask, resize_mask
 from zoo.data.pix2pix import pair_files
 from zoo.evaluation.results import EvaluationResult, Row
 from zoo.evaluation.subjects import Subject, TaskSubject, as_subject, in_batches, shown_path
@@ -289,7 +288,7 @@ def held_out_masks(root, image_size):
     masks, bins, names = [], [], []
     for path in mask_files(root, split="test"):
         full = read_mask(path)
-        small = tf.image.resize(full, (image_size, image_size), method="nearest").numpy()  # as read_mask resizes
+        small = resize_mask(full, image_size).numpy()
         if small.any():
             masks.append(small)
             bins.append(hole_ratio_bin(full))
