@@ -1,4 +1,5 @@
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -17,22 +18,59 @@ TINY_EXPORTS = {"cgan_t2i_tiny": "cgan_t2i_shapes", "captioner_tiny": "captioner
                 "cvae_t2i_tiny": "cvae_t2i_shapes", "regression_t2i_tiny": "regression_t2i_shapes"}
 
 
+def built_once(tmp_path_factory, worker_id, name, build):
+    """A folder that `build(folder)` fills once per test session.
+
+    Under pytest-xdist the workers share it: the first to ask builds it, under a file lock,
+    and the others wait, then read what it wrote (`build` runs once, not once per worker).
+    """
+    if worker_id == "master":  # no xdist: this process is the session
+        folder = tmp_path_factory.mktemp(name)
+        build(folder)
+        return folder
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp().parent  # this run's folder, shared by its workers
+    folder, done = root / name, root / f"{name}.built"
+    with FileLock(str(root / f"{name}.lock")):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a worker that failed mid-build left a part
+            folder.mkdir()
+            build(folder)
+            done.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
-def tiny_exports(tmp_path_factory):
+def tiny_exports(tmp_path_factory, worker_id):
     """The tiny families, untrained, and their exports under the pretrained names.
 
     Returns `(folder, models, paths)`: `models[tiny name]` is the built task and
-    `paths[tiny name]` its SavedModel, `folder/<pretrained name>/1`. Built once per session
-    and shared by the export, evaluation, pretrained, quickstart and notebook tests; the
-    tests only read them (a test that writes copies the folder first).
+    `paths[tiny name]` its SavedModel, `folder/<pretrained name>/1`. Exported once per session
+    (a worker that did not export builds the tasks and loads the exported weights) and shared
+    by the export, evaluation, pretrained, quickstart and notebook tests; the tests only read
+    them (a test that writes copies the folder first).
     """
     import zoo
     from zoo.export import export
 
-    out = tmp_path_factory.mktemp("tiny_savedmodels")
-    models = {name: zoo.build(name).build_all() for name in TINY_EXPORTS}
-    paths = {name: export(models[name], str(out), pretrained, metadata={"trained_steps": 0})
-             for name, pretrained in TINY_EXPORTS.items()}
+    built = {}
+
+    def export_all(folder):
+        (folder / "savedmodels").mkdir()
+        (folder / "weights").mkdir()
+        for name, pretrained in TINY_EXPORTS.items():
+            built[name] = zoo.build(name).build_all()
+            export(built[name], str(folder / "savedmodels"), pretrained, metadata={"trained_steps": 0})
+            built[name].save_weights(str(folder / "weights" / f"{name}.weights.h5"))
+
+    folder = built_once(tmp_path_factory, worker_id, "tiny_exports", export_all)
+    models = built or {name: zoo.build(name).build_all() for name in TINY_EXPORTS}
+    if not built:
+        for name, model in models.items():
+            model.load_weights(str(folder / "weights" / f"{name}.weights.h5"))
+    out = folder / "savedmodels"
+    paths = {name: str(out / pretrained / "1") for name, pretrained in TINY_EXPORTS.items()}
     return str(out), models, paths
 
 
