@@ -229,8 +229,11 @@ def _export(args):
 
     if args.workdir:
         path = export_run(args.workdir, args.out, name=args.export_name, version=args.version,
-                          raw_weights=args.raw_weights, replace_pretrained=args.replace_pretrained)
+                          raw_weights=args.raw_weights, replace_pretrained=args.replace_pretrained, best=args.best)
     else:
+        for flag, given in (("--raw-weights", args.raw_weights), ("--best", args.best)):
+            if given:
+                raise ValueError(f"{flag} chooses between a workdir's weights; it needs --workdir.")
         name = args.export_name or args.name
         if not args.replace_pretrained:
             refuse_to_hide_a_pretrained_model(name)
@@ -245,7 +248,7 @@ def _evaluate(args):
                      num_examples=_capped(args.num_examples, "ZOO_MAX_EXAMPLES"), batch_size=args.batch_size,
                      seed=args.seed, out=args.out, plot=args.plot, raw_weights=args.raw_weights,
                      data_path=args.data_path, masks=args.masks, baselines=args.baseline,
-                     inception_weights=args.inception_weights, mask_kinds=args.mask_kinds)
+                     inception_weights=args.inception_weights, mask_kinds=args.mask_kinds, best=args.best)
 
 
 def _read_image(path, mode):
@@ -457,6 +460,8 @@ def build_parser():
     export.add_argument("--version", type=int)
     export.add_argument("--raw-weights", action="store_true",
                         help="export the trained weights instead of their moving average (EMA lags short runs)")
+    export.add_argument("--best", action="store_true",
+                        help="with --workdir: the checkpoint the run kept as its best (trained with keep_best)")
     export.set_defaults(run=_export)
 
     evaluate = commands.add_parser("evaluate", help="score a model on shapes or real photos next to baselines")
@@ -466,6 +471,8 @@ def build_parser():
     evaluated.add_argument("--savedmodel", help="an exported SavedModel (version folder or model folder)")
     evaluate.add_argument("--raw-weights", action="store_true",
                           help="with --workdir: the trained weights instead of their moving average")
+    evaluate.add_argument("--best", action="store_true",
+                          help="with --workdir: the checkpoint the run kept as its best (trained with keep_best)")
     evaluate.add_argument("--data", default="shapes",
                           help="shapes (every kind, exact truth) or facades (real photos: image to image, inpainting)")
     evaluate.add_argument("--data-path", help="real data: the data set's folder (e.g. ../shared/data/facades)")

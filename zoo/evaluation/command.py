@@ -17,12 +17,13 @@ from zoo.evaluation.real import parse_baselines
 from zoo.evaluation.subjects import SavedModelSubject, shown_path
 
 
-def model_to_evaluate(name, workdir=None, savedmodel=None, raw_weights=False):
+def model_to_evaluate(name, workdir=None, savedmodel=None, raw_weights=False, best=False):
     """The model `zoo evaluate` scores: a trained run, an exported SavedModel, or (neither) `name` untrained.
 
     `name` is a registered model name; it must be what the workdir trained, or of the
     SavedModel's task kind (and family, when the export records it). A workdir gives its
-    EMA weights, or with `raw_weights` the trained ones (as `zoo export --raw-weights`).
+    EMA weights, or with `raw_weights` the trained ones (as `zoo export --raw-weights`); with
+    `best`, those of the checkpoint the run kept as its best (`TrainConfig.keep_best`).
 
     Returns:
         (a Task or a `SavedModelSubject`, how to name it in the results).
@@ -33,11 +34,13 @@ def model_to_evaluate(name, workdir=None, savedmodel=None, raw_weights=False):
     entry = get_entry(name)  # an unknown name fails here, with the closest names
     if workdir and savedmodel:
         raise ValueError("Give --workdir or --savedmodel, not both.")
-    if raw_weights and not workdir:
-        raise ValueError("--raw-weights chooses between a workdir's weights; it needs --workdir.")
+    for flag, given in (("--raw-weights", raw_weights), ("--best", best)):
+        if given and not workdir:
+            raise ValueError(f"{flag} chooses between a workdir's weights; it needs --workdir.")
     if workdir:
         weights = " (raw weights)" if raw_weights else ""
-        return _trained(name, workdir, raw_weights), f"{name} trained in {shown_path(workdir)}{weights}"
+        chosen = " (its best checkpoint)" if best else ""
+        return _trained(name, workdir, raw_weights, best), f"{name} trained in {shown_path(workdir)}{chosen}{weights}"
     if savedmodel:
         subject = SavedModelSubject(savedmodel)
         if subject.kind != entry.task:
@@ -50,7 +53,7 @@ def model_to_evaluate(name, workdir=None, savedmodel=None, raw_weights=False):
     return zoo.build(name).build_all(), f"{name} (untrained)"
 
 
-def _trained(name, workdir, raw_weights=False):
+def _trained(name, workdir, raw_weights=False, best=False):
     from zoo.training.config import TrainConfig
     from zoo.training.runs import load_trained
 
@@ -61,18 +64,18 @@ def _trained(name, workdir, raw_weights=False):
     trained = TrainConfig.load(config_path).model
     if trained != name:
         raise ValueError(f"{workdir!r} trained {trained!r}, not {name!r}.")
-    return load_trained(workdir, use_ema=not raw_weights)
+    return load_trained(workdir, use_ema=not raw_weights, best=best)
 
 
 def evaluate_command(name, workdir=None, savedmodel=None, data="shapes", split="test", num_examples=None,
                      batch_size=100, seed=0, out=None, plot=None, raw_weights=False, data_path=None, masks=None,
-                     baselines=None, inception_weights=None, mask_kinds=None):
+                     baselines=None, inception_weights=None, mask_kinds=None, best=False):
     """Evaluate, print the table, write the JSON (`out`) and the sample grid (`plot`); returns the result.
 
     `baselines`: "NAME=DIR" texts (--baseline), each a SavedModel or training workdir; real data only.
     """
     baselines = parse_baselines(baselines)  # a malformed one fails before any model loads
-    model, description = model_to_evaluate(name, workdir, savedmodel, raw_weights)
+    model, description = model_to_evaluate(name, workdir, savedmodel, raw_weights, best)
     for path in (out, plot):
         if path and os.path.dirname(path) and not os.path.isdir(os.path.dirname(path)):
             raise FileNotFoundError(f"Cannot write {path!r}: folder {os.path.dirname(path)!r} does not exist.")

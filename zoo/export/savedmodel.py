@@ -47,27 +47,31 @@ def export(task, out_dir, name, version=None, metadata=None):
     return path
 
 
-def export_run(workdir, out_dir, name=None, version=None, raw_weights=False, replace_pretrained=False):
+def export_run(workdir, out_dir, name=None, version=None, raw_weights=False, replace_pretrained=False, best=False):
     """Export the run trained in `workdir` to `out_dir/name/version/`; returns the path.
 
-    The weights are those of its newest intact checkpoint, their moving average where the run kept
-    one (unless `raw_weights`). `zoo.json` records the step that checkpoint was saved at, the run's
+    The weights are those of its newest intact checkpoint (with `best`, of the one the run kept as
+    its best, `TrainConfig.keep_best`, and `zoo.json` says on what), their moving average where the
+    run kept one (unless `raw_weights`). `zoo.json` records the step that checkpoint was saved at, the run's
     training config (paths relative to the workdir) and which weights it holds. `name` defaults to
     `<model>_<workdir folder>` (runs/t2i/gan: cgan_t2i_gan); a pretrained model's name is refused
     unless `replace_pretrained`, since the new version would replace the shipped one wherever it is
     loaded.
     """
     from zoo.training.config import TrainConfig
-    from zoo.training.runs import keeps_ema, load_trained
+    from zoo.training.runs import keeps_ema, load_trained, read_best
 
     config = TrainConfig.load(os.path.join(workdir, "config.json"))
     name = name or default_export_name(workdir, config.model)
     if not replace_pretrained:
         refuse_to_hide_a_pretrained_model(name)
-    task, checkpoint = load_trained(workdir, use_ema=not raw_weights, return_checkpoint=True)
+    task, checkpoint = load_trained(workdir, use_ema=not raw_weights, return_checkpoint=True, best=best)
     metadata = {"trained_steps": int(tf.train.load_variable(checkpoint, "step/.ATTRIBUTES/VARIABLE_VALUE")),
                 "training": config.portable_dict(),
                 "weights": "ema" if keeps_ema(task, config) and not raw_weights else "raw"}
+    if best:
+        chosen = read_best(workdir)
+        metadata["selected"] = {key: chosen[key] for key in ("metric", "value", "step")}
     return export(task, out_dir, name, version=version, metadata=metadata)
 
 

@@ -9,6 +9,9 @@ from zoo.training.workdir import atomic_write_text
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multi_worker")
+# What `keep_best` can select on: the strict reader's scores of the sampled validation batch
+# (higher is better), which runs that draw `shapes` scenes log at every `sample_every`.
+BEST_METRICS = {"reader/objects_right": "object", "reader/scenes_right": "scene"}
 # Paths a config may hold besides the workdir; `config.json` stores them relative to the workdir.
 PATH_FIELDS = ("data_path", "masks", "init_from")
 # What a resumed run cannot change: the checkpoint's variables were made for these values
@@ -54,6 +57,10 @@ class TrainConfig:
     summary_every: int = 100
     sample_every: int = 500
     ema_decay: float = 0.999  # of the moving average exported and sampled, after a warm-up (zoo.training.ema)
+    # Model selection: at every `sample_every`, a checkpoint that beats every earlier one on this
+    # metric (one of BEST_METRICS, read on the EMA weights) is kept in `workdir/best/`, whatever
+    # `keep_checkpoints` removes later; `zoo export --best` exports it. None: keep no best.
+    keep_best: str = None
     seed: int = 0
     progress: bool = True
     model_overrides: dict = dataclasses.field(default_factory=dict)
@@ -81,6 +88,8 @@ class TrainConfig:
             raise ValueError(f"init_networks must map network names to network names, got {self.init_networks!r}.")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}.")
+        if self.keep_best is not None and self.keep_best not in BEST_METRICS:
+            raise ValueError(f"keep_best must be one of {sorted(BEST_METRICS)} or null, got {self.keep_best!r}.")
 
     def _check_types(self):
         """Wrong types (often from `--set`) as one clear error, before they fail deep inside training."""

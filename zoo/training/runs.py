@@ -3,6 +3,7 @@
 Reads `config.json` and the newest intact checkpoint; imports no Trainer.
 """
 
+import json
 import os
 
 import tensorflow as tf
@@ -15,12 +16,24 @@ from zoo.training.steps import get_steps
 from zoo.text import Vocabulary
 
 VOCABULARY_FILE = "vocabulary.txt"  # a run's words, when they are not the model's default (shapes)
+BEST_DIR, BEST_FILE = "best", "best.json"  # TrainConfig.keep_best: the best checkpoint and what made it so
 
 
-def load_trained(workdir, use_ema=True, return_checkpoint=False):
+def read_best(workdir):
+    """What `workdir/best/best.json` says of the run's best checkpoint ({"metric", "value", "step",
+    "checkpoint"}), or None when the run kept none."""
+    path = os.path.join(workdir, BEST_DIR, BEST_FILE)
+    if not os.path.exists(path):
+        return None
+    with open(path) as file:
+        return json.load(file)
+
+
+def load_trained(workdir, use_ema=True, return_checkpoint=False, best=False):
     """The task trained in `workdir` (its newest intact checkpoint), with EMA weights where the run kept them.
 
     A damaged newest checkpoint is skipped with a warning (`checkpoints.newest_intact`).
+    With `best`, the checkpoint the run kept as its best (`TrainConfig.keep_best`) instead.
     With `return_checkpoint`, returns `(task, checkpoint path)`.
 
     Example:
@@ -29,15 +42,23 @@ def load_trained(workdir, use_ema=True, return_checkpoint=False):
     """
     config = TrainConfig.load(os.path.join(workdir, "config.json"))
     checkpoint_dir = os.path.join(workdir, "checkpoints")
-    if not checkpoint_paths(checkpoint_dir):
+    chosen = read_best(workdir) if best else None
+    if best and chosen is None:
+        raise FileNotFoundError(f"No best checkpoint in {workdir!r}: the run kept none (train it with keep_best, "
+                                "e.g. --set keep_best=reader/objects_right).")
+    if not best and not checkpoint_paths(checkpoint_dir):
         raise FileNotFoundError(f"No checkpoint in {workdir!r}: has this run trained yet?")
     # The checkpoint holds every weight: word vectors and backbone weights files are not read again.
     task = zoo.build(config.model, vocabulary=run_vocabulary(workdir), initial_weights=False,
                      **config.model_overrides).build_all()
     ema = ExponentialMovingAverage(get_steps(task.family).ema_networks(task), config.ema_decay)
     # Optimizer slots and the step counter are not needed to use the model.
-    latest = restore_newest_intact(tf.train.Checkpoint(task=task, ema=ema.checkpointable()), checkpoint_dir,
-                                   f"loading {workdir}", partial=True)
+    weights = tf.train.Checkpoint(task=task, ema=ema.checkpointable())
+    if best:
+        latest = os.path.join(workdir, BEST_DIR, chosen["checkpoint"])
+        weights.read(latest).assert_existing_objects_matched().expect_partial()  # written by `write`; and the step
+    else:
+        latest = restore_newest_intact(weights, checkpoint_dir, f"loading {workdir}", partial=True)
     if use_ema and keeps_ema(task, config):
         ema.copy_to_networks()
     return (task, latest) if return_checkpoint else task

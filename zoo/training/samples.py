@@ -23,15 +23,19 @@ def write(task, step, fixed_batch):
     """Write the task's output for `fixed_batch` (a batch dict from `zoo.data.load`) at `step`.
 
     The panels are the task kind's (`sample_panels`): images as image summaries, text as text.
+    Returns the strict reader's scores of the batch (`reader_scores`) where the task draws
+    `shapes` scenes, else None.
     """
+    scores = None
     if "objects" in fixed_batch and task.draws_scenes:
-        write_reader_scores(task, step, fixed_batch)
+        scores = write_reader_scores(task, step, fixed_batch)
     batch = {k: v[:MAX_SAMPLES] for k, v in fixed_batch.items() if k != "objects"}
     for name, panel in task.sample_panels(batch).items():
         if isinstance(panel, list):
             tf.summary.text(f"samples/{name}", tf.constant(panel), step=step)
         else:
             tf.summary.image(f"samples/{name}", _grid(panel), step=step)
+    return scores
 
 
 def write_reader_scores(task, step, batch):

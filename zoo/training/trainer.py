@@ -21,8 +21,10 @@ Example:
 """
 
 import contextlib
+import json
 import logging
 import os
+import shutil
 import signal
 import tempfile
 import time
@@ -38,10 +40,11 @@ from zoo.errors import error_reason
 from zoo.training import distribute
 from zoo.training.checkpoints import (NoIntactCheckpointError, all_finite, checkpoint_paths,
                                      newest_intact, restore_newest_intact)
-from zoo.training.config import FIXED_ON_RESUME, TrainConfig
+from zoo.training.config import BEST_METRICS, FIXED_ON_RESUME, TrainConfig
 from zoo.training.ema import ExponentialMovingAverage
 from zoo.training.precision import loss_scaled, resolve_precision
-from zoo.training.runs import VOCABULARY_FILE, data_vocabulary, load_trained, run_vocabulary
+from zoo.training.runs import (BEST_DIR, BEST_FILE, VOCABULARY_FILE, data_vocabulary, load_trained, read_best,
+                               run_vocabulary)
 from zoo.training.steps import get_steps
 from zoo.training.workdir import WorkdirLock, WorkdirWriteError, atomic_write_text
 
@@ -109,6 +112,7 @@ class Trainer:
         self.manager = tf.train.CheckpointManager(self.checkpoint, save_dir, max_to_keep=config.keep_checkpoints)
         if resume:
             self._restore()
+        self._set_up_best(config, resume)
         if self.is_chief:
             config_path = os.path.join(config.workdir, "config.json")
             try:
@@ -116,6 +120,48 @@ class Trainer:
             except OSError as error:
                 raise WorkdirWriteError(f"Cannot write {config_path!r}: {error.strerror}. "
                                         f"{self._intact_note()}") from None
+
+    def _set_up_best(self, config, resume):
+        """`keep_best`: check the run can score itself, and take up the best so far of a resumed run."""
+        if config.keep_best is not None and not (config.data == "shapes" and self.task.draws_scenes):
+            raise ValueError(f"keep_best selects on the strict reader's scores of the sampled validation scenes, which "
+                             f"only runs that draw `shapes` scenes have; this run trains {self.task.family} on "
+                             f"{config.data!r}. Leave keep_best unset (null).")
+        if config.keep_best is not None and config.strategy == "multi_worker":
+            raise ValueError("keep_best is for runs on one machine (strategy default or mirrored): the chief alone "
+                             "scores the samples, and a multi-worker checkpoint needs every worker.")
+        self.best_dir = os.path.join(config.workdir, BEST_DIR)
+        best = read_best(config.workdir) if resume else None
+        self._best = best if best is not None and best["metric"] == config.keep_best else None
+        if self.is_chief and os.path.isdir(self.best_dir) and self._best is None and (config.keep_best or not resume):
+            # A fresh run's workdir holds no checkpoint (`_check_workdir`), so this best is an earlier run's;
+            # a best kept on another metric does not compare with this run's.
+            log.warning("removing %s (%s)", self.best_dir, f"kept on {best['metric']}" if best else "an earlier run's")
+            shutil.rmtree(self.best_dir)
+        # What `load_trained` reads: the weights and their moving average (no optimizer slots).
+        self._best_checkpoint = tf.train.Checkpoint(task=self.task, step=self.step_counter, ema=self.ema.checkpointable())
+
+    def _keep_if_best(self, step, scores):
+        """Keep this step's weights in `best/` if they beat the best so far on `keep_best` (ties keep the earlier)."""
+        metric = self.config.keep_best
+        value = float(scores[BEST_METRICS[metric]])
+        if not np.isfinite(value) or (self._best is not None and value <= self._best["value"]):
+            return
+        best = {"metric": metric, "value": value, "step": step, "checkpoint": f"ckpt-{step}"}
+        try:
+            os.makedirs(self.best_dir, exist_ok=True)
+            self._best_checkpoint.write(os.path.join(self.best_dir, best["checkpoint"]))
+            # The new one is written before best.json names it, and the old one removed after: a run killed
+            # in between leaves a best.json naming a complete checkpoint.
+            atomic_write_text(os.path.join(self.best_dir, BEST_FILE), json.dumps(best, indent=1) + "\n")
+        except (OSError, tf.errors.OpError) as error:
+            raise WorkdirWriteError(f"Cannot write the best checkpoint to {self.best_dir} ({error_reason(error)}). "
+                                    f"{self._intact_note()} Free space or make the workdir writable, then --resume.") from None
+        if self._best is not None and self._best["checkpoint"] != best["checkpoint"]:
+            for name in tf.io.gfile.glob(os.path.join(self.best_dir, self._best["checkpoint"] + ".*")):
+                os.remove(name)
+        log.info("%s %.4f at step %d, the best so far: kept in %s", metric, value, step, self.best_dir)
+        self._best = best
 
     def close(self):
         """Release the workdir's lock (also done when `fit()` ends, and by the OS when the process ends)."""
@@ -463,7 +509,9 @@ class Trainer:
             split = "validation" if self.config.data == "shapes" else "train"
             self._fixed_batch = next(iter(self.dataset(split=split, shuffle=False, repeat=False)))
         with self.ema.swapped():
-            samples.write(self.task, step, self._fixed_batch)
+            scores = samples.write(self.task, step, self._fixed_batch)
+        if self.config.keep_best is not None and scores is not None:
+            self._keep_if_best(step, scores)  # the trained weights back in place: the checkpoint holds both
 
     # === Results ===
     def export_task(self):
