@@ -79,6 +79,19 @@ def test_bad_config_values():
     assert config.learning_rate == 1e-3 and config.hparams == {"loss": "hinge"}
 
 
+def test_a_fresh_run_starts_from_its_seeds_weights(tmp_path):
+    def initial_weights(name, seed):
+        trainer = Trainer(TrainConfig(model="regression_t2i_tiny", workdir=str(tmp_path / name), seed=seed,
+                                      progress=False))
+        trainer.close()
+        return trainer.task.get_weights()
+
+    first, again, other = initial_weights("a", 0), initial_weights("b", 0), initial_weights("c", 1)
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not all(np.array_equal(a, c) for a, c in zip(first, other))
+
+
 def _run_zoo(args, **kwargs):
     return subprocess.Popen([sys.executable, "-m", "zoo.cli", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, **kwargs)

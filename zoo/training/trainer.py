@@ -66,6 +66,10 @@ class Trainer:
             state, same step); without it an existing checkpoint is an error, so nothing is
             overwritten. The chief holds the workdir's lock from here to the end of `fit()`
             (`close()` releases it sooner).
+
+    Python's, NumPy's, TensorFlow's and Keras' global random seeds are set to `config.seed`
+    (`keras.utils.set_random_seed`) before the model is built, so that a fresh run of a config
+    starts from the same weights; the data order and the steps' noise follow the seed too.
     """
 
     def __init__(self, config, resume=False):
@@ -178,6 +182,7 @@ class Trainer:
                     atomic_write_text(path, "\n".join(vocabulary.tokens) + "\n")
                 except OSError as error:
                     raise WorkdirWriteError(f"Cannot write {path!r}: {error.strerror}.") from None
+        keras.utils.set_random_seed(config.seed)  # the initial weights: a fresh run is reproducible
         with self.strategy.scope():
             # A resumed run's checkpoint holds every weight: pretrained files are not read again.
             self.task = zoo.build(config.model, vocabulary=vocabulary, initial_weights=not resume,
