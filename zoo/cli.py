@@ -226,14 +226,13 @@ def _export(args):
     import zoo
     from zoo.export import export, export_run
     from zoo.export.savedmodel import refuse_to_hide_a_pretrained_model
+    from zoo.training.runs import check_weights_choice
 
     if args.workdir:
         path = export_run(args.workdir, args.out, name=args.export_name, version=args.version,
                           raw_weights=args.raw_weights, replace_pretrained=args.replace_pretrained, best=args.best)
     else:
-        for flag, given in (("--raw-weights", args.raw_weights), ("--best", args.best)):
-            if given:
-                raise ValueError(f"{flag} chooses between a workdir's weights; it needs --workdir.")
+        check_weights_choice(args.workdir, args.raw_weights, args.best)
         name = args.export_name or args.name
         if not args.replace_pretrained:
             refuse_to_hide_a_pretrained_model(name)

@@ -30,13 +30,12 @@ def model_to_evaluate(name, workdir=None, savedmodel=None, raw_weights=False, be
     """
     import zoo
     from zoo.registry import get_entry
+    from zoo.training.runs import check_weights_choice
 
     entry = get_entry(name)  # an unknown name fails here, with the closest names
     if workdir and savedmodel:
         raise ValueError("Give --workdir or --savedmodel, not both.")
-    for flag, given in (("--raw-weights", raw_weights), ("--best", best)):
-        if given and not workdir:
-            raise ValueError(f"{flag} chooses between a workdir's weights; it needs --workdir.")
+    check_weights_choice(workdir, raw_weights, best)
     if workdir:
         weights = " (raw weights)" if raw_weights else ""
         chosen = " (its best checkpoint)" if best else ""

@@ -29,6 +29,13 @@ def read_best(workdir):
         return json.load(file)
 
 
+def check_weights_choice(workdir, raw_weights=False, best=False):
+    """`--raw-weights` and `--best` choose between a run's weights: without a workdir, one clear error."""
+    for flag, given in (("--raw-weights", raw_weights), ("--best", best)):
+        if given and not workdir:
+            raise ValueError(f"{flag} chooses between a workdir's weights; it needs --workdir.")
+
+
 def load_trained(workdir, use_ema=True, return_checkpoint=False, best=False):
     """The task trained in `workdir` (its newest intact checkpoint), with EMA weights where the run kept them.
 
