@@ -1,8 +1,9 @@
 """Examples per second of `zoo.data.load` (rendering, masks, tokenization, batching).
 
-    python benchmarks/input_pipeline.py --batches 40 --batch-size 32
+    python benchmarks/input_pipeline.py --batches 40 --batch-size 32 --json benchmarks/results/input_pipeline.json
 
-Prints one row per configuration and writes benchmarks/results/input_pipeline.json.
+Prints one row per configuration and, with --json PATH, writes them there (no file by default, so a
+quick try never overwrites the committed results).
 Compare with the Trainer's consumption (batch size / step time) to see whether
 rendering can starve training; `training_speed.py` does so per family with the Trainer's
 own pipeline. "prepared" reads scenes rendered once to disk (`zoo data prepare shapes`);
@@ -51,14 +52,16 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--batches", type=int, default=40)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--json", default=None, help="also write the results to this file")
     args = parser.parse_args()
     results = {}
     for label, options in CONFIGS:
         results[label] = measure(options, args.batch_size, args.batches)
         print(f"{label:40s} {results[label]:8.0f} examples/s")
-    os.makedirs(os.path.join(os.path.dirname(__file__), "results"), exist_ok=True)
-    with open(os.path.join(os.path.dirname(__file__), "results", "input_pipeline.json"), "w") as f:
-        json.dump({"batch_size": args.batch_size, "examples_per_second": results}, f, indent=2)
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as f:
+            json.dump({"batch_size": args.batch_size, "examples_per_second": results}, f, indent=2)
 
 
 if __name__ == "__main__":

@@ -6,9 +6,6 @@ import platform
 import keras
 import tensorflow as tf
 
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
-
-
 def machine():
     """CPU model and count, GPUs, TensorFlow and Keras versions, oneDNN setting, load average."""
     model = platform.processor()

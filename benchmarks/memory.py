@@ -10,7 +10,7 @@ reports `resource.getrusage(RUSAGE_SELF).ru_maxrss` (XLA compilation included), 
 right after importing TensorFlow and zoo (the baseline every process pays), and on a GPU
 `tf.config.experimental.get_memory_info("GPU:0")["peak"]`.
 
-Prints a table and writes --json (default benchmarks/results/memory.json).
+Prints a table and, with --json PATH, writes it there (no file by default).
 """
 
 import argparse
@@ -77,13 +77,13 @@ def main():
     parser.add_argument("--xla", default="auto", type=_xla_value, choices=["auto", True, False],
                         help="the Trainer's config.xla (auto, true, false)")
     parser.add_argument("--child", nargs=2, metavar=("FAMILY", "BATCH_SIZE"), help=argparse.SUPPRESS)
-    parser.add_argument("--json", default=None)
+    parser.add_argument("--json", default=None, help="also write the results to this file")
     args = parser.parse_args()
     if args.child:
         child(args.child[0], int(args.child[1]), args.steps, args.xla)
         return
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from machine import RESULTS, machine, summary_line
+    from machine import machine, summary_line
 
     started = datetime.datetime.now(datetime.timezone.utc)
     rows = []
@@ -103,11 +103,11 @@ def main():
         print(f"{row['family']:15s}{row['batch_size']:6d}{row['peak_rss_bytes'] / mib:14.0f}"
               f"{row['baseline_rss_bytes'] / mib:14.0f}"
               f"{(row['peak_rss_bytes'] - row['baseline_rss_bytes']) / mib:17.0f}{gpu}")
-    path = args.json or os.path.join(RESULTS, "memory.json")
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump({"date": started.isoformat(timespec="seconds"), "command": " ".join(sys.argv),
-                   "machine": machine(), "steps": args.steps, "results": rows}, f, indent=2)
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as f:
+            json.dump({"date": started.isoformat(timespec="seconds"), "command": " ".join(sys.argv),
+                       "machine": machine(), "steps": args.steps, "results": rows}, f, indent=2)
 
 
 if __name__ == "__main__":

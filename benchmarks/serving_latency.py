@@ -13,7 +13,7 @@ load spreads evenly. Reports median and 95th-percentile latency, and throughput
 (examples per second at the median latency). `matcher` and `shapes_probe` have no
 serving module (they are training and evaluation aids) and are not exported.
 
-Prints a table and writes --json (default benchmarks/results/serving_latency.json).
+Prints a table and, with --json PATH, writes it there (no file by default).
 """
 
 import argparse
@@ -35,7 +35,7 @@ import zoo  # noqa: E402
 from zoo.export import export  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from machine import RESULTS, machine, summary_line  # noqa: E402
+from machine import machine, summary_line  # noqa: E402
 
 FAMILIES = ("cgan_t2i", "cvae_t2i", "regression_t2i", "captioner", "cgan_i2i", "cgan_inpaint")
 
@@ -91,7 +91,7 @@ def main():
     parser.add_argument("--calls", type=int, default=20, help="timed calls per family and batch size")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--savedmodels", default=None, help="use exports found here (e.g. savedmodels/)")
-    parser.add_argument("--json", default=os.path.join(RESULTS, "serving_latency.json"))
+    parser.add_argument("--json", default=None, help="also write the results to this file")
     args = parser.parse_args()
     started = datetime.datetime.now(datetime.timezone.utc)
     examples = next(iter(zoo.data.load("shapes", split="validation", batch_size=max(args.batch_sizes),
@@ -122,10 +122,11 @@ def main():
                      "examples_per_second": batch_size / median, "source": sources[family]})
         print(f"{family:15s}{batch_size:6d}{1000 * median:11.1f}{1000 * p95:9.1f}{batch_size / median:12.1f}"
               f"  {sources[family]}")
-    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-    with open(args.json, "w") as f:
-        json.dump({"date": started.isoformat(timespec="seconds"), "command": " ".join(sys.argv),
-                   "machine": machine(), "calls": args.calls, "results": rows}, f, indent=2)
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as f:
+            json.dump({"date": started.isoformat(timespec="seconds"), "command": " ".join(sys.argv),
+                       "machine": machine(), "calls": args.calls, "results": rows}, f, indent=2)
 
 
 if __name__ == "__main__":

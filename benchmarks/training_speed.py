@@ -29,7 +29,8 @@ as a share of the matmul peak and of the nominal peak (`machine.py`). Last, the
 family's input pipeline (`input_pipeline.measure`) is timed against the Trainer's
 consumption.
 
-Prints tables and writes --json (default benchmarks/results/training_speed.json).
+Prints tables and, with --json PATH, writes them there (no file by default: a quick try never
+overwrites the committed benchmarks/results/).
 Runs unchanged on a GPU (TensorFlow chooses the device); memory is in `memory.py`.
 """
 
@@ -54,7 +55,7 @@ from zoo.training.trainer import Trainer  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hlo_flops  # noqa: E402
 import input_pipeline  # noqa: E402
-from machine import RESULTS, machine, nominal_peak, summary_line  # noqa: E402
+from machine import machine, nominal_peak, summary_line  # noqa: E402
 
 FAMILIES = ("shapes_probe", "matcher", "regression_t2i", "cvae_t2i", "captioner", "cgan_t2i", "cgan_i2i",
             "cgan_inpaint")
@@ -325,7 +326,7 @@ def main():
     parser.add_argument("--precisions", nargs="+", default=None, choices=["auto", *PRECISIONS],
                         help="dtype policies to compare, windows interleaved (default: float32, and auto's choice "
                              "on this machine if it is not float32); the first is the base of the ratios")
-    parser.add_argument("--json", default=os.path.join(RESULTS, "training_speed.json"))
+    parser.add_argument("--json", default=None, help="also write the results to this file")
     args = parser.parse_args()
     auto = resolve_precision("auto")[0]
     args.precisions = list(dict.fromkeys(auto if p == "auto" else p for p in
@@ -354,15 +355,16 @@ def main():
         print(f"{family} failed: {error}")
     if nominal:
         print(f"\nNominal peak {nominal / 1e9:.0f} GFLOP/s: {derivation}")
-    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-    with open(args.json, "w") as f:
-        json.dump({"date": started.isoformat(timespec="seconds"), "command": " ".join(sys.argv),
-                   "machine": machine(), "nominal_peak_flops_per_second": nominal,
-                   "nominal_peak_derivation": derivation, "batch_size": args.batch_size,
-                   "window_seconds": args.window_seconds, "steps": args.steps,
-                   "windows": args.windows, "precisions": args.precisions, "auto_precision": auto,
-                   "load_average_before": load_before, "load_average_after": load_after,
-                   "families": results, "failed": failed}, f, indent=2)
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as f:
+            json.dump({"date": started.isoformat(timespec="seconds"), "command": " ".join(sys.argv),
+                       "machine": machine(), "nominal_peak_flops_per_second": nominal,
+                       "nominal_peak_derivation": derivation, "batch_size": args.batch_size,
+                       "window_seconds": args.window_seconds, "steps": args.steps,
+                       "windows": args.windows, "precisions": args.precisions, "auto_precision": auto,
+                       "load_average_before": load_before, "load_average_after": load_after,
+                       "families": results, "failed": failed}, f, indent=2)
 
 
 if __name__ == "__main__":
