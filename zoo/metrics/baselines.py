@@ -29,7 +29,7 @@ def opencv_inpaint(images_uint8, masks, method="telea", radius=3):
     Example:
         filled = opencv_inpaint(images, masks, method="ns", radius=5)
     """
-    import cv2  # opencv-python(-headless) is only needed for this baseline
+    import cv2  # opencv-python-headless (imported here: only this baseline needs it)
 
     flags = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
     if method not in flags:
