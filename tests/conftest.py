@@ -16,6 +16,9 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TINY_EXPORTS = {"cgan_t2i_tiny": "cgan_t2i_shapes", "captioner_tiny": "captioner_shapes",
                 "cgan_inpaint_tiny": "cgan_inpaint_shapes", "cgan_i2i_tiny": "cgan_i2i_shapes",
                 "cvae_t2i_tiny": "cvae_t2i_shapes", "regression_t2i_tiny": "regression_t2i_shapes"}
+# Stand-ins for the pretrained photo models, under their names, for the notebooks' fast mode:
+# {pretrained name: (tiny preset, overrides that give it the photo model's inputs)}.
+TINY_PHOTO_EXPORTS = {"cgan_inpaint_facades": ("cgan_inpaint_tiny", {"use_text": False})}
 
 
 def built_once(tmp_path_factory, worker_id, name, build):
@@ -45,6 +48,8 @@ def built_once(tmp_path_factory, worker_id, name, build):
 def tiny_exports(tmp_path_factory, worker_id):
     """The tiny families, untrained, and their exports under the pretrained names.
 
+    The folder also holds `TINY_PHOTO_EXPORTS`, which only the notebooks load.
+
     Returns `(folder, models, paths)`: `models[tiny name]` is the built task and
     `paths[tiny name]` its SavedModel, `folder/<pretrained name>/1`. Exported once per session
     (a worker that did not export builds the tasks and loads the exported weights) and shared
@@ -63,6 +68,9 @@ def tiny_exports(tmp_path_factory, worker_id):
             built[name] = zoo.build(name).build_all()
             export(built[name], str(folder / "savedmodels"), pretrained, metadata={"trained_steps": 0})
             built[name].save_weights(str(folder / "weights" / f"{name}.weights.h5"))
+        for pretrained, (name, overrides) in TINY_PHOTO_EXPORTS.items():
+            export(zoo.build(name, **overrides).build_all(), str(folder / "savedmodels"), pretrained,
+                   metadata={"trained_steps": 0})
 
     folder = built_once(tmp_path_factory, worker_id, "tiny_exports", export_all)
     models = built or {name: zoo.build(name).build_all() for name in TINY_EXPORTS}

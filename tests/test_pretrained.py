@@ -123,6 +123,13 @@ def test_translate_label_maps(savedmodels):
     images = model.translate(label_maps)
     assert images.shape == label_maps.shape[:3] + (3,) and images.dtype == np.uint8
     assert_same_image_across_batch_sizes(model.translate(label_maps[0, ..., 0]), images[:1])
+    # Seeds: test-time dropout through the `seeded` signature, the same images as the built model's.
+    np.testing.assert_array_equal(model.translate(label_maps, seeds=7), models["cgan_i2i_tiny"].translate(label_maps,
+                                                                                                          seeds=7))
+    assert not np.array_equal(model.translate(label_maps, seeds=7), images)
+    model.signatures = {"serving_default": model.signatures["serving_default"]}  # as an export before `seeded`
+    with pytest.raises(ValueError, match="exported without the `seeded` signature .* re-export it"):
+        model.translate(label_maps, seeds=7)
 
 
 def test_bad_input_and_wrong_method_raise_clear_errors(savedmodels, tmp_path):

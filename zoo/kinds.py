@@ -6,7 +6,7 @@ exported SavedModel, `zoo.pretrained`) answer the same method with the same argu
     generate(captions, seeds=None, strict=False)        text to image: uint8 images
     caption(images, return_scores=False)                image to text: captions (and scores)
     inpaint(images, masks, captions=None, strict=False) inpainting: uint8 images, known pixels kept
-    translate(label_maps)                               image to image: uint8 images
+    translate(label_maps, seeds=None)                   image to image: uint8 images (seeds: test-time dropout)
 
 This module imports no TensorFlow, so `zoo.pretrained` stays light to import.
 """
@@ -23,8 +23,10 @@ KIND_METHODS = {
 KINDS = tuple(KIND_METHODS)
 
 
-def seeds_per_caption(seeds, count):
+def seeds_per_caption(seeds, count, items="captions"):
     """int64 seeds, one per caption: `seeds` + i for one int, a list of `count` ints as given, random for None.
+
+    (Label maps of an image-to-image model take seeds the same way: `items` names them in errors.)
 
     Caption i of a call with one int `seed` gets `seed + i`, so two equal captions in one call
     differ, and a seed gives the same image from `zoo.build`, `zoo.load` and TF Serving.
@@ -42,6 +44,7 @@ def seeds_per_caption(seeds, count):
     if array.ndim == 0:
         return array.astype(np.int64) + np.arange(count, dtype=np.int64)
     if len(array) != count:
-        raise ValueError(f"Got {len(array)} seeds for {count} captions; give one seed per caption, or one int "
-                         "(caption i then gets seed + i).")
+        item = items[:-1] if items.endswith("s") else items
+        raise ValueError(f"Got {len(array)} seeds for {count} {items}; give one seed per {item}, or one int "
+                         f"({item} i then gets seed + i).")
     return array.astype(np.int64)

@@ -82,7 +82,7 @@ def kind_of(signatures, metadata=None):
     if metadata and metadata.get("task") in KIND_METHODS:
         return metadata["task"]
     inputs = set(signatures["serving_default"].structured_input_signature[1])
-    if "seeded" in signatures:
+    if "seeded" in signatures and "captions" in inputs:
         return "text-to-image"
     if "pixels" in signatures:
         return "image-to-text"
@@ -227,8 +227,12 @@ class PretrainedModel:
                              "call .inpaint(images, masks) (or give empty captions).")
         return self.signatures["serving_default"](**inputs)["images"].numpy()
 
-    def translate(self, label_maps):
-        """Images for uint8 label maps [N, S, S, C] (or one [S, S, C] / [S, S])."""
+    def translate(self, label_maps, seeds=None):
+        """Images for uint8 label maps [N, S, S, C] (or one [S, S, C] / [S, S]).
+
+        `seeds`: None (no dropout, deterministic), or the paper's test-time dropout drawn from one
+        int (map i gets `seeds + i`) or one int per map, as for a model from `zoo.build`.
+        """
         import tensorflow as tf
 
         self._require("image-to-image")
@@ -239,7 +243,14 @@ class PretrainedModel:
             bad = np.unique(label_maps[label_maps >= classes])
             raise ValueError(f"label_maps must hold class indices 0..{classes - 1} (this model's {classes} classes), "
                              f"got values {bad[:8].tolist()}{' ...' if len(bad) > 8 else ''}.")
-        return self.signatures["serving_default"](inputs=tf.constant(label_maps))["images"].numpy()
+        if seeds is None:
+            return self.signatures["serving_default"](inputs=tf.constant(label_maps))["images"].numpy()
+        if "seeded" not in self.signatures:
+            raise ValueError(f"{self.name!r} (version {self.version}) was exported without the `seeded` signature "
+                             "(zoo exports before 2026-11-30): call .translate(label_maps) without seeds, or "
+                             "re-export it with `zoo export` to get test-time dropout.")
+        seeds = seeds_per_caption(seeds, len(label_maps), items="label maps")
+        return self.signatures["seeded"](inputs=tf.constant(label_maps), seeds=tf.constant(seeds))["images"].numpy()
 
 
 def _caption_list(captions, allow_empty=False):

@@ -102,8 +102,12 @@ def test_an_inpainter_without_text_serves_images_and_masks_alone(tmp_path):
 def test_image_to_image_signature_matches_the_model(exported):
     _, models, paths = exported
     label_maps = np.stack([s["label_map"] for s in SCENES])
-    out = _load(paths["cgan_i2i_tiny"]).signatures["serving_default"](inputs=tf.constant(label_maps))["images"]
+    loaded = _load(paths["cgan_i2i_tiny"])
+    out = loaded.signatures["serving_default"](inputs=tf.constant(label_maps))["images"]
     np.testing.assert_array_equal(out.numpy(), models["cgan_i2i_tiny"].translate(label_maps))
+    # `seeded`: the paper's test-time dropout, one draw per example from its seed, as `translate(seeds=)`.
+    seeded = loaded.signatures["seeded"](inputs=tf.constant(label_maps), seeds=tf.constant([4, 5, 6], tf.int64))
+    np.testing.assert_array_equal(seeded["images"].numpy(), models["cgan_i2i_tiny"].translate(label_maps, seeds=4))
 
 
 def test_saved_model_cli_shows_the_signatures(exported):
@@ -168,8 +172,8 @@ def test_models_config_parses_with_tf_serving_proto(exported):
     out, _, _ = exported
     config = text_format.Parse((out / "models.config").read_text(), model_server_config_pb2.ModelServerConfig())
     names = sorted(c.name for c in config.model_config_list.config)
-    assert names == ["captioner_shapes", "cgan_i2i_shapes", "cgan_inpaint_shapes", "cgan_t2i_shapes",
-                     "cvae_t2i_shapes", "regression_t2i_shapes"]
+    assert names == ["captioner_shapes", "cgan_i2i_shapes", "cgan_inpaint_facades", "cgan_inpaint_shapes",
+                     "cgan_t2i_shapes", "cvae_t2i_shapes", "regression_t2i_shapes"]
     for entry in config.model_config_list.config:
         assert entry.base_path == f"/models/{entry.name}" and entry.model_platform == "tensorflow"
     assert sorted(p.name for p in (out / "cgan_t2i_shapes").iterdir()) == ["1"]
@@ -257,6 +261,8 @@ def test_bad_export_name(tmp_path):
      ["masks and images must have the same batch size; got masks] [1] [images] [2]"]),
     ("cgan_t2i_tiny", "seeded", {"captions": tf.constant(["a", "b"]), "seeds": tf.constant([1], tf.int64)},
      ["seeds and captions must have the same batch size; got seeds] [1] [captions] [2]"]),
+    ("cgan_i2i_tiny", "seeded", {"inputs": tf.zeros([2, SIZE, SIZE, 1], tf.uint8), "seeds": tf.constant([1], tf.int64)},
+     ["seeds and inputs must have the same batch size; got seeds] [1] [inputs] [2]"]),
     ("cgan_t2i_tiny", "serving_default", {"captions": tf.constant("a red circle")},
      ["captions must be string [N]; got rank] [0]"]),
     ("captioner_tiny", "pixels", {"images": tf.zeros([1, 8, 8, 4], tf.uint8)},
@@ -277,6 +283,8 @@ def test_signatures_name_a_bad_input(exported, tiny, signature, inputs, fragment
     ("cgan_inpaint_tiny", "serving_default", {"images": tf.zeros([0, SIZE, SIZE, 3], tf.uint8),
                                               "masks": tf.zeros([0, SIZE, SIZE, 1], tf.uint8), "captions": tf.zeros([0], tf.string)}, "images"),
     ("cgan_i2i_tiny", "serving_default", {"inputs": tf.zeros([0, SIZE, SIZE, 1], tf.uint8)}, "images"),
+    ("cgan_i2i_tiny", "seeded", {"inputs": tf.zeros([0, SIZE, SIZE, 1], tf.uint8), "seeds": tf.zeros([0], tf.int64)},
+     "images"),
 ])
 def test_signatures_answer_an_empty_batch_with_an_empty_batch(exported, tiny, signature, inputs, output):
     _, _, paths = exported

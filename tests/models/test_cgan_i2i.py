@@ -60,10 +60,15 @@ def test_translate_is_deterministic_without_seed(model):
 
 def test_seeded_translate_uses_dropout_as_noise(model):
     label_maps = _label_maps(2)
-    noisy = model.translate(label_maps, seed=1)
-    np.testing.assert_array_equal(noisy, model.translate(label_maps, seed=1))
-    assert not np.array_equal(noisy, model.translate(label_maps, seed=2))
+    noisy = model.translate(label_maps, seeds=1)
+    np.testing.assert_array_equal(noisy, model.translate(label_maps, seeds=1))
+    assert not np.array_equal(noisy, model.translate(label_maps, seeds=2))
     assert not np.array_equal(noisy, model.translate(label_maps))
+    # One int seeds map i with seeds + i; each map's draw is its own, whatever else is in the batch.
+    np.testing.assert_array_equal(noisy, model.translate(label_maps, seeds=[1, 2]))
+    assert_same_image_across_batch_sizes(model.translate(label_maps[1:], seeds=[2]), noisy[1:])
+    with pytest.raises(ValueError, match="Got 3 seeds for 2 label maps; give one seed per label map"):
+        model.translate(label_maps, seeds=[1, 2, 3])
 
 
 def test_dropout_masks(model):
@@ -130,7 +135,7 @@ def test_save_and_load_give_identical_outputs(model, tmp_path):
     assert isinstance(loaded, CGANImage2Image)
     label_maps = _label_maps(2)
     np.testing.assert_array_equal(loaded({"inputs": label_maps}).numpy(), model({"inputs": label_maps}).numpy())
-    np.testing.assert_array_equal(loaded.translate(label_maps, seed=3), model.translate(label_maps, seed=3))
+    np.testing.assert_array_equal(loaded.translate(label_maps, seeds=3), model.translate(label_maps, seeds=3))
 
 
 def test_config_round_trip(model):

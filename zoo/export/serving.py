@@ -179,14 +179,17 @@ class InpaintingServing(tf.Module):
 
 
 class ImageToImageServing(tf.Module):
-    """`serving_default(inputs: uint8 label maps [N, S, S, C])` -> `images` uint8 [N, S, S, 3]."""
+    """`serving_default(inputs: uint8 label maps [N, S, S, C])` -> `images` uint8 [N, S, S, 3], without dropout;
+    `seeded(inputs, seeds: int64 [N])`: with the paper's test-time dropout, drawn from each example's seed."""
 
     def __init__(self, task):
         super().__init__(name="image_to_image")
         self.task = task
         self.serving_default = traced(self._translate, input_signature=[any_sizes(4, tf.uint8, "inputs")])
+        self.seeded = traced(self._seeded, input_signature=[
+            any_sizes(4, tf.uint8, "inputs"), any_sizes(1, tf.int64, "seeds")])
 
-    def _translate(self, inputs):
+    def _encoded(self, inputs):
         size, classes = self.task.config.image_size, self.task.config.input_classes
         inputs = checked(inputs, "inputs", [None, size, size, self.task.config.input_channels], "uint8")
         if classes:
@@ -195,7 +198,18 @@ class ImageToImageServing(tf.Module):
                 f"inputs must be class indices 0..{classes - 1}; got values up to", tf.reduce_max(inputs)])
             with tf.control_dependencies([in_range]):
                 inputs = tf.identity(inputs)
-        return {"images": to_uint8_tensor(self.task({"inputs": inputs}))}
+        return inputs
+
+    def _translate(self, inputs):
+        return {"images": to_uint8_tensor(self.task({"inputs": self._encoded(inputs)}))}
+
+    def _seeded(self, inputs, seeds):
+        inputs = self._encoded(inputs)
+        seeds = checked(seeds, "seeds", [None], "int64")
+        with tf.control_dependencies(same_batch(inputs=inputs, seeds=seeds)):
+            inputs = tf.identity(inputs)
+        images = self.task.images_from_seeds(self.task.encode_inputs(inputs), seeds)
+        return {"images": to_uint8_tensor(images)}
 
     def signatures(self):
-        return {"serving_default": self.serving_default}
+        return {"serving_default": self.serving_default, "seeded": self.seeded}

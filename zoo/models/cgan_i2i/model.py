@@ -11,7 +11,8 @@ Dropout: the paper keeps dropout on at test time as the generator's only noise.
 Here dropout is an input of the generator (multiplicative masks), so a network
 call is a deterministic function of its inputs: the training step draws the
 masks from its seed, `call` and `translate` use masks of ones (the expected
-output, deterministic), and `translate(..., seed=s)` draws masks as the paper does.
+output, deterministic), and `translate(..., seeds=s)` draws masks as the paper does, one
+draw per example from its own seed (the exported `seeded` signature does the same).
 """
 
 import dataclasses
@@ -22,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.layers.convolution import patch_discriminator, unet_down_block, unet_up_block
+from zoo.kinds import seeds_per_caption
 from zoo.models.base import ImageToImageTask, TaskConfig, check_images, to_uint8
 from zoo.registry import register_presets
 
@@ -191,6 +193,30 @@ class CGANImage2Image(ImageToImageTask):
             for k, (name, shape) in enumerate(shapes.items())
         }
 
+    def dropout_masks_from_seeds(self, seeds):
+        """Dropout masks drawn per example from int64 seeds [N]: one seed, one draw, whatever the batch.
+
+        Used by `translate(..., seeds=)` and the exported `seeded` signature, in graph.
+        """
+        shapes = dropout_mask_shapes(self.config)
+        rate = self.config.dropout_rate
+        seeds = tf.cast(seeds, tf.int64)
+        if rate == 0.0:
+            return {name: tf.ones([tf.shape(seeds)[0], *shape]) for name, shape in shapes.items()}
+
+        def one(seed):
+            return tuple(
+                tf.cast(tf.random.stateless_uniform(shape, seed=tf.stack([seed, tf.constant(k, tf.int64)])) >= rate,
+                        tf.float32) / (1.0 - rate)
+                for k, shape in enumerate(shapes.values()))
+
+        drawn = tf.map_fn(one, seeds, fn_output_signature=(tf.float32,) * len(shapes))
+        return dict(zip(shapes, drawn))
+
+    def images_from_seeds(self, encoded, seeds):
+        """Float images in [-1, 1] for encoded inputs and int64 seeds [N] (test-time dropout)."""
+        return self.generator({"inputs": encoded, **self.dropout_masks_from_seeds(seeds)}, training=False)
+
     def call(self, inputs, training=False):
         encoded = self.encode_inputs(inputs["inputs"])
         masks = self.dropout_masks(tf.shape(encoded)[0])
@@ -221,17 +247,20 @@ class CGANImage2Image(ImageToImageTask):
                              f"got values in [{inputs.min()}, {inputs.max()}].")
         return self.encode_inputs(inputs)
 
-    def translate(self, label_maps, seed=None):
+    def translate(self, label_maps, seeds=None):
         """Images (uint8 [N, S, S, 3]) for label maps (class indices [N, S, S, 1], one [S, S, 1], or
         one-hot float maps; colour images for a model built with `input_classes=0`).
 
-        `seed` turns on the paper's test-time dropout; an export translates without it.
+        `seeds` turns on the paper's test-time dropout: one int (map i gets `seeds + i`) or one
+        int per map, as the exported `seeded` signature takes them. None (the default, and the
+        export's `serving_default`): no dropout, the expected output, deterministic.
         """
         encoded = self.check_inputs(label_maps)
-        batch_size = int(encoded.shape[0])
-        seed = None if seed is None else tf.constant([seed, 0], tf.int32)
-        masks = self.dropout_masks(batch_size, seed)
-        return to_uint8(self.generator({"inputs": encoded, **masks}, training=False))
+        if seeds is None:
+            masks = self.dropout_masks(int(encoded.shape[0]))
+            return to_uint8(self.generator({"inputs": encoded, **masks}, training=False))
+        seeds = seeds_per_caption(seeds, int(encoded.shape[0]), items="label maps")
+        return to_uint8(self.images_from_seeds(encoded, tf.constant(seeds, tf.int64)))
 
 
 register_presets(CGANImage2Image, {
