@@ -99,16 +99,20 @@ def refuse_to_hide_a_pretrained_model(name):
         f"--name NAME (default: <model>_<workdir folder>), or add --replace-pretrained to replace it on purpose.")
 
 
-def write_metadata(task, path, extra=None):
-    """`assets.extra/zoo.json`: the family, kind and config (TF Serving ignores `assets.extra`)."""
+def portable_config(task):
+    """The task's config as an export records it: pretrained files by name, not by this machine's path."""
     from zoo.local_weights import LOCAL_FILE_FIELDS, portable_name
 
+    return {k: portable_name(v) if k in LOCAL_FILE_FIELDS else v for k, v in task.config.to_dict().items()}
+
+
+def write_metadata(task, path, extra=None):
+    """`assets.extra/zoo.json`: the family, kind and config (TF Serving ignores `assets.extra`)."""
     os.makedirs(os.path.join(path, "assets.extra"), exist_ok=True)
     # The pretrained files a model started from, by name: the export needs none of them, and a
     # path would be the training machine's.
-    config = {k: portable_name(v) if k in LOCAL_FILE_FIELDS else v for k, v in task.config.to_dict().items()}
     metadata = {"family": task.family, "task": task.task_name,
-                "image_size": int(task.config.image_size), "config": config, **(extra or {})}
+                "image_size": int(task.config.image_size), "config": portable_config(task), **(extra or {})}
     with open(os.path.join(path, "assets.extra", "zoo.json"), "w") as f:
         json.dump(metadata, f, indent=1, default=str)
 

@@ -65,7 +65,9 @@ class TrainConfig:
     progress: bool = True
     model_overrides: dict = dataclasses.field(default_factory=dict)
     hparams: dict = dataclasses.field(default_factory=dict)
-    init_from: str = None  # a workdir whose trained text encoder (and matcher networks) this run starts from
+    # A workdir whose trained text encoder (and matcher networks) this run starts from; or an export
+    # (`zoo export`; a version folder, or a model folder's newest) of the same model, to fine-tune it whole.
+    init_from: str = None
     # More networks to start from `init_from`'s: {this model's network: that run's network}, copied
     # layer by layer by name (e.g. {"generator": "decoder", "encoder": "encoder"} from a cvae_t2i run).
     init_networks: dict = dataclasses.field(default_factory=dict)

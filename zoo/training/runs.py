@@ -78,6 +78,43 @@ def run_vocabulary(workdir):
     return Vocabulary.load(path) if os.path.exists(path) else None
 
 
+def exported_version(path):
+    """The SavedModel version folder `path` names (itself, or a model folder's newest version), or None
+    when `path` is not an export (a training workdir, say)."""
+    from zoo.pretrained import METADATA_FILE, _versions
+
+    if path is None or not os.path.isdir(path):
+        return None
+    if os.path.exists(os.path.join(path, "saved_model.pb")):
+        version = path
+    else:
+        versions = _versions(path)
+        if not versions:
+            return None
+        version = os.path.join(path, str(versions[-1]))
+    if not os.path.exists(os.path.join(version, METADATA_FILE)):
+        raise ValueError(f"init_from: {version!r} is a SavedModel but not a zoo export (no {METADATA_FILE}); "
+                         "give a folder written by `zoo export`, or a training workdir.")
+    return version
+
+
+def export_metadata(version):
+    """An export's `assets.extra/zoo.json` (family, config, trained_steps, ...)."""
+    from zoo.pretrained import METADATA_FILE
+
+    with open(os.path.join(version, METADATA_FILE)) as file:
+        return json.load(file)
+
+
+def export_vocabulary(version):
+    """The vocabulary an export's tokenizer holds, or None for a model without text."""
+    reader = tf.train.load_checkpoint(os.path.join(version, "variables", "variables"))
+    key = "tokenizer/_token_strings/.ATTRIBUTES/VARIABLE_VALUE"
+    if not reader.has_tensor(key):
+        return None
+    return Vocabulary([token.decode("utf-8") for token in reader.get_tensor(key)[4:]])
+
+
 def data_vocabulary(config):
     """The vocabulary a new run on `config.data` builds its model with: None (the model's default) on
     `shapes`, else the words of the data's training captions (COCO), or None for data without captions."""

@@ -37,14 +37,15 @@ import zoo
 from zoo.data.errors import DataError
 from zoo.data.pipeline import DRAWN_MASK_KINDS
 from zoo.errors import error_reason
+from zoo.export.savedmodel import portable_config
 from zoo.training import distribute
 from zoo.training.checkpoints import (NoIntactCheckpointError, all_finite, checkpoint_paths,
                                      newest_intact, restore_newest_intact)
 from zoo.training.config import BEST_METRICS, FIXED_ON_RESUME, TrainConfig
 from zoo.training.ema import ExponentialMovingAverage
 from zoo.training.precision import loss_scaled, resolve_precision
-from zoo.training.runs import (BEST_DIR, BEST_FILE, VOCABULARY_FILE, data_vocabulary, load_trained, read_best,
-                               run_vocabulary)
+from zoo.training.runs import (BEST_DIR, BEST_FILE, VOCABULARY_FILE, data_vocabulary, export_metadata,
+                               export_vocabulary, exported_version, load_trained, read_best, run_vocabulary)
 from zoo.training.steps import get_steps
 from zoo.training.workdir import WorkdirLock, WorkdirWriteError, atomic_write_text
 
@@ -174,8 +175,10 @@ class Trainer:
     # === Set-up ===
     def _build(self, config, resume):
         vocabulary = run_vocabulary(config.workdir)
+        export = exported_version(config.init_from) if config.init_from and not resume else None
         if vocabulary is None and not resume:
-            vocabulary = data_vocabulary(config)
+            # A model started from an export keeps the export's words: its embeddings are indexed by them.
+            vocabulary = export_vocabulary(export) if export else data_vocabulary(config)
             if vocabulary is not None and self.is_chief:
                 path = os.path.join(config.workdir, VOCABULARY_FILE)
                 try:
@@ -194,7 +197,9 @@ class Trainer:
         with self.strategy.scope():
             self.task.build_all()
             self.steps = get_steps(self.task.family)
-            if config.init_from and not resume:
+            if export:
+                self._initialise_from_export(export)
+            elif config.init_from and not resume:
                 self._initialise_from(config.init_from)
             self.hparams = self._hparams()
             self.optimizers = self._make_optimizers()
@@ -269,6 +274,28 @@ class Trainer:
         log.info("initialised %s from %s", ", ".join(sorted(shared)), latest)
         if self.config.init_networks:
             self._initialise_networks(workdir)
+
+    def _initialise_from_export(self, version):
+        """Fine-tuning: every weight of an exported model of the same family and config (`zoo export`
+        writes the task whole: the generator's EMA weights where the run kept them, the discriminator,
+        the text encoder); the optimizers start afresh."""
+        metadata = export_metadata(version)
+        if metadata.get("family") != self.task.family:
+            raise ValueError(f"init_from: {version!r} is an export of {metadata.get('family')!r}; this run trains "
+                             f"{self.config.model!r} ({self.task.family}). Start from an export of the same family.")
+        ours = json.loads(json.dumps(portable_config(self.task), default=str))
+        theirs = metadata.get("config", {})
+        differ = sorted(key for key in set(ours) | set(theirs) if ours.get(key) != theirs.get(key))
+        if differ:
+            raise ValueError(f"init_from: {version!r} was built with other settings than {self.config.model!r}: "
+                             + ", ".join(f"{key} {theirs.get(key)!r} there, {ours.get(key)!r} here" for key in differ)
+                             + ". Build the same model (model name and model_overrides) to start from it.")
+        if self.config.init_networks:
+            raise ValueError("init_networks copies networks of a training run; an export given as init_from "
+                             "restores the whole model, so leave init_networks empty.")
+        status = tf.train.Checkpoint(task=self.task).read(os.path.join(version, "variables", "variables"))
+        status.expect_partial().assert_existing_objects_matched()
+        log.info("initialised every network from the export %s (%s steps)", version, metadata.get("trained_steps"))
 
     def _initialise_networks(self, workdir):
         """`init_networks`: copy whole networks of the `init_from` run (its EMA weights where it kept them)."""
