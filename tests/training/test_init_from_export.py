@@ -47,12 +47,6 @@ def test_a_run_starts_from_every_weight_and_the_words_of_an_export(exported, tmp
             for a, b in zip(ours[name], theirs[name]):
                 np.testing.assert_array_equal(a, b, err_msg=name)
         trainer.close()
-    # Fine-tuning trains from there: one step moves the generator.
-    trainer = Trainer(TrainConfig(model="cgan_t2i_tiny", workdir=str(tmp_path / "tuned"), steps=1, batch_size=4,
-                                  init_from=version, progress=False, sample_every=100))
-    trainer.fit()
-    moved = [not np.array_equal(a, b) for a, b in zip(_weights(trainer.task)["generator"], _weights(source)["generator"])]
-    assert any(moved)
 
 
 def test_an_export_of_another_model_is_one_clear_error(exported, tmp_path):
