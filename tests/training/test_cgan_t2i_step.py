@@ -155,3 +155,38 @@ def test_overflow_skips_both_optimizers_together():
     for old, new in zip(before, [v.numpy() for v in d_vars + g_vars]):
         np.testing.assert_array_equal(old, new)  # the finite discriminator update was skipped too
     assert [float(o.dynamic_scale) for o in optimizers.values()] == [s / 2 for s in scales]
+
+
+def test_patch_terms_add_to_the_image_terms_and_skip_mismatched_pairs():
+    """Hinge terms by hand: the image's logit (column 0) as before, the patch logits by `patch_weight`."""
+    real = tf.constant([[0.5, 2.0, 0.0]])      # image 0.5; patches 2 and 0
+    mismatch = tf.constant([[-0.5, 9.0, 9.0]])  # its patches are not judged: they ignore the caption
+    fake = tf.constant([[0.0, -3.0, 1.0]])
+    real_term, fake_term = step_module._discriminator_loss(real, mismatch, fake, "hinge", 0.5, patch_weight=2.0)
+    # real: relu(1 - 0.5) + 2 * mean(relu(1 - 2), relu(1 - 0)) = 0.5 + 2 * 0.5
+    np.testing.assert_allclose(float(real_term), 1.5)
+    # fake: 0.5 * relu(1 + 0) + 0.5 * relu(1 - 0.5) + 2 * mean(relu(1 - 3), relu(1 + 1)) = 0.5 + 0.25 + 2
+    np.testing.assert_allclose(float(fake_term), 2.75)
+    np.testing.assert_allclose(float(step_module._generator_adversarial(fake, "hinge", 2.0)), 0.0 + 2 * 1.0)
+    # Without patch logits nothing changes.
+    plain = step_module._discriminator_loss(real[:, :1], mismatch[:, :1], fake[:, :1], "hinge", 0.5, patch_weight=2.0)
+    np.testing.assert_allclose([float(t) for t in plain], [0.5, 0.75])
+
+
+def test_patch_head_learns_to_tell_real_patches_from_generated_ones():
+    task, steps, optimizers, batch = _setup(patch_resolution=8)
+    with pytest.raises(ValueError, match=r"patch_resolution must be 0 or one of .*\[16, 8\]"):
+        zoo.build("cgan_t2i_tiny", patch_resolution=4)
+    optimizers["generator"].learning_rate.assign(0.0)
+    hparams = {**steps.hparams, "mismatch_weight": 0.0}
+    step = tf.function(lambda b, s: steps.train_step(task, optimizers, b, s, hparams))
+    for i in range(40):
+        step(batch, tf.constant([0, i]))
+    sentence = task.text_encoder(batch["tokens"])["sentence"]
+    noise, condition_noise = step_module._noise(task, 8, tf.constant([0, 99]))
+    fake = task.generator({"noise": noise, "sentence": sentence, "condition_noise": condition_noise})["images"]
+    real_logits = task.discriminator({"images": batch["image"], "sentence": sentence})
+    fake_logits = task.discriminator({"images": fake, "sentence": sentence})
+    assert real_logits.shape == (8, 1 + 8 * 8)
+    gap = float(tf.reduce_mean(real_logits[:, 1:]) - tf.reduce_mean(fake_logits[:, 1:]))
+    assert gap > 1.0, gap  # every patch, not only the image's logit, tells them apart

@@ -43,6 +43,12 @@ class CGANText2ImageConfig(TaskConfig):
     # as the cvae_t2i decoder takes it (so that a trained CVAE can initialise the generator).
     conditioning: str = "augmentation"
     discriminator_head: str = "concat"  # or "projection"
+    # 0: one logit an image. Else also an unconditional patch logit at every position of the
+    # discriminator's feature map of this resolution (e.g. 16 for 64x64 images: each judges a
+    # patch about a small object wide), appended to the image's logit: logits [B, 1 + P*P].
+    # The step weighs the patch term with hparam `patch_weight` (local realism: where a small
+    # square's corners or a diamond's points are decided).
+    patch_resolution: int = 0
     spectral_norm: bool = True
     # A frozen, pretrained `matcher` (image encoder + text projection) that scores how well
     # generated images match their captions (AttnGAN's DAMSM loss); see the recipe.
@@ -62,6 +68,10 @@ class CGANText2ImageConfig(TaskConfig):
             raise ValueError(f"conditioning must be 'augmentation' or 'direct', got {self.conditioning!r}.")
         if self.discriminator_head not in ("concat", "projection"):
             raise ValueError(f"discriminator_head must be 'concat' or 'projection', got {self.discriminator_head!r}.")
+        resolutions = [self.image_size // 2**k for k in range(1, 8) if self.image_size // 2**k > 4]
+        if self.patch_resolution and self.patch_resolution not in resolutions:
+            raise ValueError(f"patch_resolution must be 0 or one of the discriminator's feature map sizes "
+                             f"{resolutions} for {self.image_size}x{self.image_size} images, got {self.patch_resolution}.")
 
 
 def _maybe_spectral(layer, enabled):
@@ -102,7 +112,8 @@ def build_generator(config, text_dim):
 
 
 def build_discriminator(config, text_dim):
-    """The discriminator: {images, sentence} -> logits [B, 1] (matching-aware)."""
+    """The discriminator: {images, sentence} -> logits [B, 1] (matching-aware), or [B, 1 + P*P] with
+    `patch_resolution` P (the image's logit, then the unconditional patch logits)."""
     sn = config.spectral_norm
     # === Inputs ===
     images = keras.Input((config.image_size, config.image_size, 3), name="images")
@@ -111,12 +122,16 @@ def build_discriminator(config, text_dim):
     x = _maybe_spectral(keras.layers.Conv2D(config.discriminator_channels, 3, padding="same", name="from_rgb"), sn)(images)
     x = keras.layers.LeakyReLU(0.2, name="from_rgb_act")(x)
     resolution = config.image_size
+    patches = None
     while resolution > 4:
         resolution //= 2
         width = decoder_channels(config.image_size, resolution, config.discriminator_channels, config.max_channels)
         conv = keras.layers.Conv2D(width, 4, strides=2, padding="same", name=f"down{resolution}")
         x = _maybe_spectral(conv, sn)(x)
         x = keras.layers.LeakyReLU(0.2, name=f"down{resolution}_act")(x)
+        if resolution == config.patch_resolution:
+            patch = _maybe_spectral(keras.layers.Conv2D(1, 3, padding="same", name="patch_logit"), sn)(x)
+            patches = keras.layers.Flatten(name="patch_logits", dtype="float32")(patch)
     # === Matching head ===
     normalised = keras.layers.LayerNormalization(name="sentence_norm")(sentence)  # as in the generator
     text = keras.layers.Dense(64, name="text_projection")(normalised)
@@ -132,6 +147,8 @@ def build_discriminator(config, text_dim):
         embedded = keras.layers.Dense(pooled.shape[-1], use_bias=False, name="class_embedding")(text)
         projection = keras.layers.Dot(axes=1, name="projection")([pooled, embedded])
         logits = keras.layers.Add(name="logits", dtype="float32")([unconditional, projection])
+    if patches is not None:
+        logits = keras.layers.Concatenate(name="image_and_patch_logits", dtype="float32")([logits, patches])
     return keras.Model({"images": images, "sentence": sentence}, logits, name="discriminator")
 
 

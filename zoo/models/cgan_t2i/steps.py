@@ -53,17 +53,39 @@ HPARAMS = {
     "encoded_reconstruction_weight": 0.0,
     "latent_kl_weight": 0.01,
     "latent_regression_weight": 0.0,
+    # With a model built with `patch_resolution`: the weight of the patch logits' terms (real,
+    # generated) beside the image's logit. They ignore the caption, so mismatched pairs are
+    # judged by the image's logit alone.
+    "patch_weight": 1.0,
 }
 
 
-def _discriminator_loss(real, mismatch, fake, kind, mismatch_weight):
+def _image_and_patches(logits):
+    """(the image's logit [B, 1], the patch logits [B, P*P] or None) of a discriminator's output."""
+    if logits.shape[-1] == 1:
+        return logits, None
+    return logits[:, :1], logits[:, 1:]
+
+
+def _discriminator_loss(real, mismatch, fake, kind, mismatch_weight, patch_weight=1.0):
     """(real term, fake term); the fakes (which may outnumber the batch) and the mismatched reals
-    share the fake term."""
+    share the fake term. Patch logits (if any) add their own real and fake terms, by `patch_weight`."""
     if kind not in ("hinge", "non_saturating"):
         raise ValueError(f"loss must be 'hinge' or 'non_saturating', got {kind!r}.")
+    (real, real_patches), (mismatch, _), (fake, fake_patches) = map(_image_and_patches, (real, mismatch, fake))
     fake_term = ((1.0 - mismatch_weight) * discriminator_term(fake, kind, real=False)
                  + mismatch_weight * discriminator_term(mismatch, kind, real=False))
-    return discriminator_term(real, kind), fake_term
+    real_term = discriminator_term(real, kind)
+    if real_patches is not None:
+        real_term += patch_weight * discriminator_term(real_patches, kind)
+        fake_term += patch_weight * discriminator_term(fake_patches, kind, real=False)
+    return real_term, fake_term
+
+
+def _generator_adversarial(fake_logits, kind, patch_weight):
+    image, patches = _image_and_patches(fake_logits)
+    loss = generator_adversarial(image, kind)
+    return loss if patches is None else loss + patch_weight * generator_adversarial(patches, kind)
 
 
 def _penalties(task, images, sentence, hparams):
@@ -74,7 +96,8 @@ def _penalties(task, images, sentence, hparams):
     with tf.GradientTape() as tape:
         tape.watch([images, sentence])
         logits = task.discriminator({"images": images, "sentence": sentence}, training=True)
-    image_grad, sentence_grad = tape.gradient(tf.reduce_sum(logits), [images, sentence])
+    # The image's logit only: the patch logits (if any) ignore the caption.
+    image_grad, sentence_grad = tape.gradient(tf.reduce_sum(logits[:, :1]), [images, sentence])
     image_norm2 = tf.reduce_sum(tf.square(image_grad), axis=[1, 2, 3])
     if hparams["ma_gp_weight"]:
         norm = tf.sqrt(image_norm2 + tf.reduce_sum(tf.square(sentence_grad), axis=-1) + 1e-12)
@@ -190,10 +213,11 @@ def train_step(task, optimizers, batch, seed, hparams):
             {"images": fake_images, "sentence": tf.concat([fixed_sentence] * (2 if bicycle else 1), axis=0)},
             training=True)
         real_loss, fake_loss = _discriminator_loss(
-            real_logits, mismatch_logits, fake_logits, hparams["loss"], hparams["mismatch_weight"])
+            real_logits, mismatch_logits, fake_logits, hparams["loss"], hparams["mismatch_weight"],
+            hparams["patch_weight"])
         penalty = _penalties(task, images, sentence, hparams)
         d_loss = real_loss + fake_loss + penalty
-        adversarial = generator_adversarial(fake_logits, hparams["loss"])
+        adversarial = _generator_adversarial(fake_logits, hparams["loss"], hparams["patch_weight"])
         kl = gaussian_kl(outputs["mean"], outputs["log_variance"]) if "mean" in outputs else zero
         matching = _matching_loss(task, outputs["images"], fixed_sentence, hparams)
         reconstruction = tf.reduce_mean(tf.abs(tf.cast(outputs["images"], tf.float32) - tf.cast(images, tf.float32)))
@@ -217,7 +241,7 @@ def train_step(task, optimizers, batch, seed, hparams):
             "reconstruction": reconstruction, "reconstruction_weight": l1_weight, "mode_seeking": mode_seeking,
             "encoded_reconstruction": encoded_reconstruction, "latent_kl": latent_kl,
             "latent_regression": latent_regression,
-            "real_minus_mismatch": tf.reduce_mean(real_logits - mismatch_logits),
+            "real_minus_mismatch": tf.reduce_mean(real_logits[:, :1] - mismatch_logits[:, :1]),
             "applied": tf.cast(applied, tf.float32)}
 
 
