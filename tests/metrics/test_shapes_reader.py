@@ -9,7 +9,14 @@ import pytest
 from scipy import ndimage
 
 from zoo.data import shapes
-from zoo.metrics.shapes_reader import object_verdicts, read_image, read_images, reader_scores
+from zoo.metrics.shapes_reader import (
+    object_verdicts,
+    outline_coverage,
+    outline_coverage_and_jacobian,
+    read_image,
+    read_images,
+    reader_scores,
+)
 
 SPLIT_SCENES = 30  # per split
 
@@ -175,3 +182,23 @@ def test_an_empty_image_reads_nothing_and_bad_input_is_refused():
         read_images(np.zeros((1, 64, 64, 3), np.float32))
     with pytest.raises(ValueError, match=r"\[N, S, S, 3\]"):
         read_images(np.zeros((1, 64, 64, 1), np.uint8))
+
+
+@pytest.mark.parametrize("shape", shapes.SHAPE_NAMES)
+def test_outline_jacobians_match_central_differences(shape):
+    """The outline fit's exact Jacobian by (cx, cy, half, edge) against central differences."""
+    rng = np.random.default_rng(0)
+    ys, xs = (np.broadcast_to(grid.ravel() + 0.5, (6, 900)) for grid in np.mgrid[0:30, 0:30])
+    params = np.stack([rng.uniform(10, 20, 6), rng.uniform(10, 20, 6), rng.uniform(2, 10, 6), rng.uniform(0.1, 3, 6)])
+    params[:, 0] = (15.5, 15.5, 5.0, 0.5)  # a circle centred on a pixel centre: radius 0 there
+    value, jacobian = outline_coverage_and_jacobian(shape, xs, ys, *params[:, :, None])
+    np.testing.assert_allclose(value, outline_coverage(shape, xs, ys, *params[:, :, None]), atol=1e-12)
+    h = 1e-6
+    for k in range(4):
+        up, down = params.copy(), params.copy()
+        up[k] += h
+        down[k] -= h
+        central = (outline_coverage(shape, xs, ys, *up[:, :, None]) - outline_coverage(shape, xs, ys, *down[:, :, None])) / (2 * h)
+        if shape == "circle":  # not differentiable by the centre at the centre itself
+            central[0, (xs[0] == 15.5) & (ys[0] == 15.5)] = 0.0
+        np.testing.assert_allclose(jacobian[..., k], central, atol=1e-6)

@@ -20,7 +20,7 @@ How an image is read:
    line from the background to the object's colour (0 = background, 1 = object).
 5. **Outline fit.** Each of the four outlines, blurred by a Gaussian of free width
    (which covers anti-aliasing and blur), is fitted to the matte by least squares
-   over its centre, half-extent and edge width (Levenberg-Marquardt, run on all the
+   over its centre, half-extent and edge width (Levenberg-Marquardt with the exact Jacobian, run on all the
    objects of a batch of images at once). The model of a square (and of a
    diamond, in rotated coordinates) is exact: a product of two blurred intervals.
    A circle is a blurred disc and a triangle a product of three blurred half-planes.
@@ -242,8 +242,23 @@ def _matte(pixels, background, labels, index, colour_rgb, window):
 
 
 # === Outline models: coverage of a shape blurred by a Gaussian of width `edge` ===
+_INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
+
+
+def _pdf(z):
+    return _INV_SQRT_2PI * np.exp(-0.5 * z * z)
+
+
 def _interval(offset, half, edge):
     return special.ndtr((half - offset) / edge) - special.ndtr((-half - offset) / edge)
+
+
+def _interval_and_derivatives(offset, half, edge):
+    """The blurred interval and its derivatives by offset, half and edge."""
+    upper, lower = (half - offset) / edge, (-half - offset) / edge
+    p_upper, p_lower = _pdf(upper), _pdf(lower)
+    value = special.ndtr(upper) - special.ndtr(lower)
+    return value, (p_lower - p_upper) / edge, (p_upper + p_lower) / edge, (lower * p_lower - upper * p_upper) / edge
 
 
 def outline_coverage(shape, xs, ys, cx, cy, half, edge):
@@ -263,9 +278,46 @@ def outline_coverage(shape, xs, ys, cx, cy, half, edge):
     return base * left * right
 
 
+def outline_coverage_and_jacobian(shape, xs, ys, cx, cy, half, edge):
+    """`outline_coverage` and its exact derivatives [..., 4] by (cx, cy, half, edge)."""
+    dx, dy = xs - cx, ys - cy
+    if shape in ("square", "diamond"):
+        if shape == "square":
+            u, v, h, du, dv, dh = dx, dy, half, (-1.0, 0.0), (0.0, -1.0), 1.0
+        else:  # the square's model in coordinates rotated by 45 degrees
+            r = 1.0 / _SQRT2
+            u, v, h, du, dv, dh = (dx + dy) * r, (dx - dy) * r, half * r, (-r, -r), (-r, r), r
+        iu, iu_o, iu_h, iu_e = _interval_and_derivatives(u, h, edge)
+        iv, iv_o, iv_h, iv_e = _interval_and_derivatives(v, h, edge)
+        value = iu * iv
+        jacobian = [iu_o * du[0] * iv + iu * iv_o * dv[0], iu_o * du[1] * iv + iu * iv_o * dv[1],
+                    (iu_h * iv + iu * iv_h) * dh, iu_e * iv + iu * iv_e]
+    elif shape == "circle":
+        radius = np.hypot(dx, dy)
+        z = (half - radius) / edge
+        density = _pdf(z) / edge
+        safe = np.maximum(radius, 1e-12)
+        value = special.ndtr(z)
+        jacobian = [density * dx / safe, density * dy / safe, density, -z * density]
+    else:
+        n = _TRIANGLE_SIDE_NORM
+        zb = (half - dy) / edge
+        zl = ((dy + half) / 2 + dx) / n / edge
+        zr = ((dy + half) / 2 - dx) / n / edge
+        b, l, r = special.ndtr(zb), special.ndtr(zl), special.ndtr(zr)
+        pb, pl, pr = _pdf(zb) / edge, _pdf(zl) / edge, _pdf(zr) / edge
+        lr, br, bl = l * r, b * r, b * l
+        value = b * lr
+        jacobian = [(-pl * br + pr * bl) / n,
+                    pb * lr - (pl * br + pr * bl) / (2 * n),
+                    pb * lr + (pl * br + pr * bl) / (2 * n),
+                    -(zb * pb * lr + zl * pl * br + zr * pr * bl)]
+    return value, np.stack([np.broadcast_to(j, value.shape) for j in jacobian], axis=-1)
+
+
 _AREA_FACTOR = {"circle": np.pi, "square": 4.0, "diamond": 2.0, "triangle": 2.0}
 _LM_ITERATIONS = 40
-_LM_STEP = 1e-4  # finite-difference step of the Jacobian, in the free parameters
+_LOG_HALF_RANGE = (-3.0, 6.0)  # the half-extent stays within 0.05 to 400 pixels
 
 
 def _unpack(free):
@@ -273,14 +325,25 @@ def _unpack(free):
     edge width through a logistic between MIN_EDGE_WIDTH and MAX_EDGE_WIDTH."""
     edge = MIN_EDGE_WIDTH + (MAX_EDGE_WIDTH - MIN_EDGE_WIDTH) * special.expit(free[:, 3:4])
     # Bounded so that a step on a blob no outline fits cannot overflow: 0.05 to 400 pixels.
-    return free[:, 0:1], free[:, 1:2], np.exp(np.clip(free[:, 2:3], -3.0, 6.0)), edge
+    return free[:, 0:1], free[:, 1:2], np.exp(np.clip(free[:, 2:3], *_LOG_HALF_RANGE)), edge
+
+
+def _unpack_derivatives(free):
+    """d(cx, cy, half, edge) / d(free parameters), elementwise: [K, 4] (each depends on its own parameter)."""
+    _, _, half, _ = _unpack(free)
+    inside = (free[:, 2:3] > _LOG_HALF_RANGE[0]) & (free[:, 2:3] < _LOG_HALF_RANGE[1])
+    logistic = special.expit(free[:, 3:4])
+    edge_slope = (MAX_EDGE_WIDTH - MIN_EDGE_WIDTH) * logistic * (1.0 - logistic)
+    ones = np.ones_like(half)
+    return np.concatenate([ones, ones, np.where(inside, half, 0.0), edge_slope], axis=1)
 
 
 def _fit_batch(shape, blobs):
     """Least-squares fits of one outline to each blob's matte: [((cx, cy, half, edge), error)].
 
     Levenberg-Marquardt over all blobs at once (each its own damping), the mattes padded to
-    one length with zero weight. The error is the summed squared residual over the fitted area.
+    one length with zero weight, with the outline's exact Jacobian (recomputed only for the
+    blobs whose parameters moved). The error is the summed squared residual over the fitted area.
     """
     if not blobs:
         return []
@@ -295,15 +358,18 @@ def _fit_batch(shape, blobs):
     def residuals(params, rows):
         return weight[rows] * (matte[rows] - outline_coverage(shape, xs[rows], ys[rows], *_unpack(params)))
 
+    def residuals_and_jacobian(params, rows):
+        coverage, jacobian = outline_coverage_and_jacobian(shape, xs[rows], ys[rows], *_unpack(params))
+        chain = -weight[rows][..., None] * _unpack_derivatives(params)[:, None, :]
+        return weight[rows] * (matte[rows] - coverage), jacobian * chain
+
     everything = np.arange(len(blobs))
-    current = residuals(free, everything)
+    current, jacobians = residuals_and_jacobian(free, everything)
     cost = np.sum(current**2, axis=1)
     damping = np.full(len(blobs), 1e-3)
     active = everything
     for _ in range(_LM_ITERATIONS):  # each round updates the blobs whose fit still moves
-        params, residual = free[active], current[active]
-        jacobian = np.stack([(residuals(params + _LM_STEP * step, active) - residual) / _LM_STEP
-                             for step in np.eye(4)], axis=-1)
+        params, residual, jacobian = free[active], current[active], jacobians[active]
         normal = np.matmul(jacobian.transpose(0, 2, 1), jacobian)
         gradient = np.matmul(jacobian.transpose(0, 2, 1), residual[..., None])
         diagonal = np.einsum("kii->ki", normal) + 1e-9
@@ -320,6 +386,9 @@ def _fit_batch(shape, blobs):
         active = active[~done]
         if not len(active):
             break
+        refresh = np.intersect1d(moved, active, assume_unique=True)  # a rejected step leaves the Jacobian as it was
+        if len(refresh):
+            current[refresh], jacobians[refresh] = residuals_and_jacobian(free[refresh], refresh)
     cx, cy, half, edge = _unpack(free)
     fitted_area = np.maximum((weight * outline_coverage(shape, xs, ys, cx, cy, half, edge)).sum(axis=1), 1.0)
     errors = cost / fitted_area
