@@ -198,7 +198,8 @@ def test_outline_jacobians_match_central_differences(shape):
         up, down = params.copy(), params.copy()
         up[k] += h
         down[k] -= h
-        central = (outline_coverage(shape, xs, ys, *up[:, :, None]) - outline_coverage(shape, xs, ys, *down[:, :, None])) / (2 * h)
+        central = (outline_coverage(shape, xs, ys, *up[:, :, None])
+                   - outline_coverage(shape, xs, ys, *down[:, :, None])) / (2 * h)
         if shape == "circle":  # not differentiable by the centre at the centre itself
             central[0, (xs[0] == 15.5) & (ys[0] == 15.5)] = 0.0
         np.testing.assert_allclose(jacobian[..., k], central, atol=1e-6)
