@@ -80,7 +80,9 @@ def batch():
     return {k: v for k, v in batch.items() if k in ("image", "tokens", "mask")}
 
 
-@pytest.mark.parametrize("name", TEXT_FAMILIES)
+# One family in CI (the inpainter: text and images in); every family with `-m slow`.
+@pytest.mark.parametrize("name", [pytest.param(name, marks=() if name == "cgan_inpaint_tiny" else pytest.mark.slow)
+                                  for name in TEXT_FAMILIES])
 def test_every_text_family_trains_compiled_steps_with_a_tiny_random_bert(name, batch):
     task = zoo.build(name, **TINY_BERT).build_all()
     steps = get_steps(task.family)

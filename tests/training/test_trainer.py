@@ -162,6 +162,7 @@ MIRRORED_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # about 100 s on 2 cores: with `-m slow`, as the multi-worker test
 def test_mirrored_strategy_on_two_logical_cpus_keeps_replicas_in_sync(tmp_path):
     result = subprocess.run([sys.executable, "-c", MIRRORED_SCRIPT, str(tmp_path / "mirrored")],
                             capture_output=True, text=True, timeout=600)
