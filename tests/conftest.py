@@ -99,10 +99,19 @@ def shared_data():
     return SHARED_DATA
 
 
-# The longest files first: with `-n 2 --dist loadfile` each file runs whole on one worker, and a
-# worker that took a several-minute file last would run on alone after the other finished.
+# The longest files first, longest to shortest (as measured without the slow tests, 2 workers, this
+# 2-core machine): with `-n 2 --dist loadfile` each file runs whole on one worker, and a worker that
+# took a minutes-long file last would run on alone after the other finished. Each worker takes the
+# next file when it is free, so this order balances the two (a longest-first schedule; with only the
+# three longest ordered, one worker ran on alone for the last 116 s).
 # (`--no-loadscope-reorder` keeps this order; by default xdist orders files by their test count.)
-LONGEST_FILES = ("test_readme_examples.py", "test_notebooks.py", "training/test_trainer.py")
+LONGEST_FILES = ("test_notebooks.py", "test_readme_examples.py", "training/test_cgan_t2i_step.py",
+                 "training/test_trainer.py", "training/test_runs.py", "evaluation/test_evaluate.py",
+                 "test_pretrained.py", "models/test_all_families.py", "evaluation/test_real_data.py",
+                 "export/test_export.py", "training/test_recipes.py", "training/test_cgan_inpaint_step.py",
+                 "training/test_best.py", "training/test_cvae_t2i_step.py", "training/test_mixed_precision.py",
+                 "training/test_cgan_i2i_step.py", "training/test_captioner_step.py", "text/test_bert_encoder.py",
+                 "data/test_shapes_cache.py")
 
 
 def pytest_collection_modifyitems(items):

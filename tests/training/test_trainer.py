@@ -26,7 +26,7 @@ def tiny_config(tmp_path, **fields):
 
 
 def test_resume_continues_from_the_exact_step_with_optimizer_state(tmp_path):
-    config = tiny_config(tmp_path)
+    config = tiny_config(tmp_path, sample_every=100)  # samples: test_samples_log_the_strict_readers_scores_on_shapes
     first = Trainer(config)
     first.fit()
     iterations = {g: int(o.iterations) for g, o in first.optimizers.items()}
