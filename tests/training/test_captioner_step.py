@@ -114,7 +114,7 @@ def test_attention_weight_zero_turns_penalty_off(training, batch):
 
 
 # === Compiled step ===
-@pytest.mark.slow  # XLA against eager: cgan_t2i, cgan_i2i and cgan_inpaint in CI, this family with `-m slow`
+@pytest.mark.slow  # XLA against eager: cgan_i2i, cgan_inpaint and shapes_probe in CI, this family with `-m slow`
 def test_eager_and_compiled_steps_agree(training, batch):
     task, optimizers = training["task"], training["optimizers"]
     _restore(task, optimizers, training["initial"])

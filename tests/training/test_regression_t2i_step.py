@@ -39,7 +39,7 @@ def test_compiled_step_overfits_one_batch(batch):
     assert float(losses["loss"]) < first / 3
 
 
-@pytest.mark.slow  # XLA against eager: cgan_t2i, cgan_i2i and cgan_inpaint in CI, this family with `-m slow`
+@pytest.mark.slow  # XLA against eager: cgan_i2i, cgan_inpaint and shapes_probe in CI, this family with `-m slow`
 def test_eager_and_compiled_steps_agree(batch):
     keras.utils.set_random_seed(1)
     eager_task = zoo.build("regression_t2i_tiny").build_all()
