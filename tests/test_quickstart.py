@@ -22,7 +22,8 @@ def test_quickstart_writes_the_sheet_and_the_score(tiny_savedmodels, tmp_path, c
         assert sheet.format == "PNG" and sheet.width >= 800 and sheet.height >= 600
 
 
-@pytest.mark.slow  # about 50 s: a Trainer run; the quickstart without --train is in CI (test_quickstart_writes_the_sheet_and_the_score)
+# About 50 s, a Trainer run: slow. The quickstart without --train stays in CI (the test above).
+@pytest.mark.slow
 def test_quickstart_train_samples_a_short_run(tiny_savedmodels, tmp_path, capsys):
     out, workdir = tmp_path / "trained.png", tmp_path / "run"
     argv = ["quickstart", "--train", "--model", "cgan_t2i_tiny", "--steps", "2", "--no-xla",

@@ -317,14 +317,13 @@ def outline_coverage_and_jacobian(shape, xs, ys, cx, cy, half, edge):
 
 _AREA_FACTOR = {"circle": np.pi, "square": 4.0, "diamond": 2.0, "triangle": 2.0}
 _LM_ITERATIONS = 40
-_LOG_HALF_RANGE = (-3.0, 6.0)  # the half-extent stays within 0.05 to 400 pixels
+_LOG_HALF_RANGE = (-3.0, 6.0)  # 0.05 to 400 pixels: a step on a blob no outline fits cannot overflow
 
 
 def _unpack(free):
     """Free parameters [K, 4] -> cx, cy, half, edge [K, 1]: the half-extent through its log, the
     edge width through a logistic between MIN_EDGE_WIDTH and MAX_EDGE_WIDTH."""
     edge = MIN_EDGE_WIDTH + (MAX_EDGE_WIDTH - MIN_EDGE_WIDTH) * special.expit(free[:, 3:4])
-    # Bounded so that a step on a blob no outline fits cannot overflow: 0.05 to 400 pixels.
     return free[:, 0:1], free[:, 1:2], np.exp(np.clip(free[:, 2:3], *_LOG_HALF_RANGE)), edge
 
 
@@ -386,9 +385,10 @@ def _fit_batch(shape, blobs):
         active = active[~done]
         if not len(active):
             break
-        refresh = np.intersect1d(moved, active, assume_unique=True)  # a rejected step leaves the Jacobian as it was
+        # The moved blobs' residuals are their trial's; a rejected step leaves the Jacobian as it was.
+        refresh = np.intersect1d(moved, active, assume_unique=True)
         if len(refresh):
-            current[refresh], jacobians[refresh] = residuals_and_jacobian(free[refresh], refresh)
+            jacobians[refresh] = residuals_and_jacobian(free[refresh], refresh)[1]
     cx, cy, half, edge = _unpack(free)
     fitted_area = np.maximum((weight * outline_coverage(shape, xs, ys, cx, cy, half, edge)).sum(axis=1), 1.0)
     errors = cost / fitted_area
