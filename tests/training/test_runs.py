@@ -222,14 +222,31 @@ def test_empty_config_json_is_one_clear_error(tmp_path, capsys):
 
 
 # === 6. --set on --resume applies, or is refused ===
-def test_set_on_resume_applies_or_is_refused(tmp_path, capsys):
+def test_set_on_resume_applies_or_is_refused(tmp_path, capsys, monkeypatch):
+    seen = []  # the learning rate each step trains with
+    original = Trainer.step_function
+
+    def recording(self):
+        step_fn = original(self)
+
+        def step(batch, seed):
+            seen.append(float(self.optimizers["captioner"].learning_rate))
+            return step_fn(batch, seed)
+        return step
+
+    monkeypatch.setattr(Trainer, "step_function", recording)
     workdir = tmp_path / "settings"
-    assert train(capsys, workdir, 1, "--set", "checkpoint_every=1")[0] == 0
-    config = TrainConfig.load(str(workdir / "config.json")).with_overrides(["learning_rate=0.00123"])
+    assert train(capsys, workdir, 3, "--set", "learning_rate=0.004", "--set", "lr_decay_from=1")[0] == 0
+    assert seen == pytest.approx([0.004, 0.004, 0.002])  # lr_decay_from: down from step 1, to zero at step 3
+    # A resume may change the learning rate and its schedule; a new total stretches the fall to it.
+    config = TrainConfig.load(str(workdir / "config.json")).with_overrides(["learning_rate=0.00123", "steps=6"])
     trainer = Trainer(config, resume=True)
     trainer.close()
-    assert float(trainer.optimizers["captioner"].learning_rate) == pytest.approx(0.00123)
+    assert float(trainer.optimizers["captioner"].learning_rate) == pytest.approx(0.00123 * 3 / 5)  # step 3 of 6
+    assert [trainer.learning_rate_at(step) for step in (0, 1, 5, 6)] == pytest.approx([0.00123, 0.00123, 0.00123 / 5, 0])
     assert json.load(open(workdir / "config.json"))["learning_rate"] == 0.00123
+    with pytest.raises(ValueError, match=r"lr_decay_from must be a step \(an int >= 0"):
+        config.with_overrides(["lr_decay_from=-1"])
     status, _, err = train(capsys, workdir, 2, "--resume", "--set", "model.max_length=9")
     assert status == 2
     assert_one_error_line(err, "--resume cannot change model_overrides", "asked {'max_length': 9}")

@@ -41,6 +41,10 @@ class TrainConfig:
     steps: int = 1000
     batch_size: int = 32
     learning_rate: float = None  # None: the family's default
+    # From this step on the learning rate falls linearly, to zero at `steps` (pix2pix's schedule:
+    # constant for the first half, then linear decay). None: constant. It may change on a resume;
+    # it follows `steps`, so a resume to a new total stretches the decay.
+    lr_decay_from: int = None
     beta_1: float = None
     beta_2: float = None
     # "auto": XLA where there is a GPU or TPU, a plain tf.function on CPU, where XLA's CPU
@@ -82,6 +86,10 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}.")
+        if self.lr_decay_from is not None and (isinstance(self.lr_decay_from, bool) or not isinstance(self.lr_decay_from, int)
+                                               or self.lr_decay_from < 0):
+            raise ValueError(f"lr_decay_from must be a step (an int >= 0; at or past `steps`: no decay) or null, "
+                             f"got {self.lr_decay_from!r}.")
         if self.xla not in (True, False, "auto"):
             raise ValueError(f"xla must be true, false or 'auto', got {self.xla!r}.")
         if self.init_networks and not self.init_from:

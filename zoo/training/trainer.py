@@ -250,6 +250,20 @@ class Trainer:
         return {key: getattr(self.config, key) if getattr(self.config, key) is not None else defaults[key]
                 for key in ("learning_rate", "beta_1", "beta_2")}
 
+    def learning_rate_at(self, step):
+        """The learning rate of step `step` (0-based): the config's, or under `lr_decay_from` its
+        linear fall to zero at `steps` (the last step trains at 1/(steps - lr_decay_from) of it)."""
+        rate = self._optimizer_settings()["learning_rate"]
+        start, end = self.config.lr_decay_from, self.config.steps
+        if start is None or step < start:
+            return rate
+        return rate * max(end - step, 0) / (end - start)
+
+    def _set_learning_rate(self, step):
+        rate = self.learning_rate_at(step)
+        for optimizer in self.optimizers.values():
+            optimizer.learning_rate = rate
+
     def _make_optimizers(self):
         settings = self._optimizer_settings()
         optimizers = {}
@@ -315,8 +329,7 @@ class Trainer:
                                     "train it again without --resume.")
         # The optimizers' learning rate is a variable, so the checkpoint brought back the old one;
         # the config's (which `config.json` records) is what this run trains with.
-        for optimizer in self.optimizers.values():
-            optimizer.learning_rate = self._optimizer_settings()["learning_rate"]
+        self._set_learning_rate(int(self.step_counter))
         self._saved_step = int(self.step_counter)
         log.info("resumed from %s at step %d", latest, int(self.step_counter))
 
@@ -423,6 +436,8 @@ class Trainer:
                 step = int(self.step_counter)
                 if step >= self.config.steps or self._stop_requested:
                     break
+                if self.config.lr_decay_from is not None and step >= self.config.lr_decay_from:
+                    self._set_learning_rate(step)
                 losses = {k: float(v) for k, v in step_fn(batch, self.step_seed(step)).items()}
                 self._check_finite(losses, step)
                 self.step_counter.assign_add(1)
