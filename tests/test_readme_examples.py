@@ -194,7 +194,7 @@ def test_runnable_readme_examples_run(tmp_path):
     mask[16:48, 4:30] = 255  # the left cell
     Image.fromarray(mask).save(clone / "mask.png")
     shutil.copy(ROOT / "zoo" / "assets" / "examples" / "label_map.png", clone / "labels.png")
-    env = {**os.environ, "ZOO_MAX_STEPS": "2", "ZOO_MAX_EXAMPLES": "16"}
+    env = {**os.environ, "ZOO_MAX_STEPS": "2", "ZOO_MAX_EXAMPLES": "8"}
     env.pop("ZOO_SAVEDMODELS", None)
     env.pop("PYTHONPATH", None)
     env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"

@@ -174,6 +174,17 @@ def test_a_wrong_size_and_an_off_palette_colour_are_ambiguous():
     assert off.colour is None and off.label().startswith("large ? circle")
 
 
+def test_a_component_larger_than_any_object_has_no_shape_size_or_cell():
+    # A square whose side is 52 px (2704 px, past MAX_OBJECT_AREA) centred in the centre cell; a 48 px one is fitted.
+    (huge,) = read_image(_render_outline(_superellipse(40.0), 52, "blue", seed=9))
+    assert (huge.colour, huge.shape, huge.size, huge.cell) == ("blue", None, None, None)
+    assert huge.shape_errors == {} and huge.centre == pytest.approx((32.0, 32.0), abs=0.5)
+    (fitted,) = read_image(_render_outline(_superellipse(40.0), 48, "blue", seed=9))
+    assert fitted.shape_errors and fitted.size is None and fitted.cell == 4
+    assert reader_scores([[huge]], [[{"colour": "blue", "shape": "square", "size": "large", "cell": 4}]]) \
+        ["position"] == 0.0
+
+
 def test_an_empty_image_reads_nothing_and_bad_input_is_refused():
     background = _render_outline(lambda dx, dy, half: np.zeros_like(dx, bool), 14, seed=8)
     assert read_image(background) == []

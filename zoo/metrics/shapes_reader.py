@@ -12,7 +12,8 @@ How an image is read:
    close to the first fit.
 2. **Objects.** Pixels far from the background (more than `FOREGROUND_DISTANCE` in
    RGB) form the foreground; each 8-connected component of at least `MIN_AREA`
-   pixels is an object. Smaller specks are noise and ignored.
+   pixels is an object. Smaller specks are noise and ignored; a component larger than
+   `MAX_OBJECT_AREA` (4x the largest object) is read unfitted, with no shape, size or cell.
 3. **Colour.** The mean colour of the component's core (its pixels at least 85% as
    far from the background as its farthest) is named after the nearest palette
    colour, if within `COLOUR_TOLERANCE`; otherwise it is ambiguous.
@@ -72,6 +73,10 @@ COLOUR_TOLERANCE = 45.0  # colour jitter is +-10 a channel; palette colours are 
 CLOSE_FIT_ERROR, CLOSE_FIT_RATIO = 0.010, 1.5
 MAX_FIT_ERROR, MIN_ERROR_RATIO = 0.05, 2.5
 SIZE_TOLERANCE = 3.0  # size jitter is +-1 px
+# A component this large (4x the largest object, a 25 px square of 625 px; a scene's at most two objects
+# never touch) is no object of the spec: it is read as one of no shape, size or cell, without outline fits
+# (which would cost most of the reading time of an untrained generator's images, and name no size).
+MAX_OBJECT_AREA = 2500.0
 CELL_TOLERANCE = 6.0  # position jitter is +-2 px; cells are 16 px apart
 WINDOW_MARGIN = 4.0
 MIN_EDGE_WIDTH = 0.1
@@ -123,7 +128,8 @@ def read_images(images, batch_size=512):
     flat = [blob for blobs in found for blob in blobs]
     fits = {shape: [None] * len(flat) for shape in SHAPE_NAMES}
     # Batches of blobs of similar window sizes, so that little of the padding is computed.
-    order = sorted(range(len(flat)), key=lambda i: len(flat[i]["matte"]))
+    order = sorted((i for i in range(len(flat)) if flat[i]["area"] <= MAX_OBJECT_AREA),
+                   key=lambda i: len(flat[i]["matte"]))
     for start in range(0, len(order), batch_size):
         chunk = order[start:start + batch_size]
         for shape in SHAPE_NAMES:
@@ -195,6 +201,14 @@ def _verdict(blob, fits):
     scale = blob["scale"]
     colour_distances = np.linalg.norm(_PALETTE - blob["colour_rgb"], axis=1)
     nearest = int(np.argmin(colour_distances))
+    colour = COLOUR_NAMES[nearest] if colour_distances[nearest] <= COLOUR_TOLERANCE else None
+    if fits[SHAPE_NAMES[0]] is None:  # larger than MAX_OBJECT_AREA: not fitted, and in no one cell
+        coverage = np.clip(blob["matte"], 0.0, 1.0) * blob["weight"]
+        total = max(coverage.sum(), 1e-9)
+        centre = ((coverage * blob["xs"]).sum() / total / scale, (coverage * blob["ys"]).sum() / total / scale)
+        return ReadObject(colour=colour, shape=None, size=None, cell=None, centre=centre,
+                          extent=float(np.sqrt(blob["area"])), edge_width=float("nan"),
+                          colour_distance=float(colour_distances[nearest]), shape_errors={}, area=blob["area"])
     ranked = sorted(fits, key=lambda s: fits[s][1])
     best, second = ranked[0], ranked[1]
     best_error, second_error = fits[best][1], fits[second][1]
@@ -205,7 +219,7 @@ def _verdict(blob, fits):
     centre = (cx / scale, cy / scale)
     extent = 2.0 * half / scale
     return ReadObject(
-        colour=COLOUR_NAMES[nearest] if colour_distances[nearest] <= COLOUR_TOLERANCE else None,
+        colour=colour,
         shape=best if confident else None,
         size=_nearest(extent, SIZES, SIZE_TOLERANCE),
         cell=_cell(centre),
