@@ -128,8 +128,7 @@ def read_images(images, batch_size=512):
     flat = [blob for blobs in found for blob in blobs]
     fits = {shape: [None] * len(flat) for shape in SHAPE_NAMES}
     # Batches of blobs of similar window sizes, so that little of the padding is computed.
-    order = sorted((i for i in range(len(flat)) if flat[i]["area"] <= MAX_OBJECT_AREA),
-                   key=lambda i: len(flat[i]["matte"]))
+    order = sorted((i for i in range(len(flat)) if not _too_large(flat[i])), key=lambda i: len(flat[i]["matte"]))
     for start in range(0, len(order), batch_size):
         chunk = order[start:start + batch_size]
         for shape in SHAPE_NAMES:
@@ -196,13 +195,18 @@ def _find_objects(image):
     return blobs
 
 
+def _too_large(blob):
+    """Whether a component is larger than any object can be (`MAX_OBJECT_AREA`): it is read unfitted."""
+    return blob["area"] > MAX_OBJECT_AREA
+
+
 def _verdict(blob, fits):
     """A `ReadObject` from an object's colour and its four outline fits ({shape: (params, error)})."""
     scale = blob["scale"]
     colour_distances = np.linalg.norm(_PALETTE - blob["colour_rgb"], axis=1)
     nearest = int(np.argmin(colour_distances))
     colour = COLOUR_NAMES[nearest] if colour_distances[nearest] <= COLOUR_TOLERANCE else None
-    if fits[SHAPE_NAMES[0]] is None:  # larger than MAX_OBJECT_AREA: not fitted, and in no one cell
+    if _too_large(blob):  # not fitted (its `fits` are None), and in no one cell
         coverage = np.clip(blob["matte"], 0.0, 1.0) * blob["weight"]
         total = max(coverage.sum(), 1e-9)
         centre = ((coverage * blob["xs"]).sum() / total / scale, (coverage * blob["ys"]).sum() / total / scale)
