@@ -21,7 +21,7 @@ def scripted_reader(monkeypatch, values):
     """The reader's scores at each sample step, in order (`object` from `values`), instead of reading."""
     values = iter(values)
     monkeypatch.setattr(samples, "write_reader_scores",
-                        lambda task, step, batch: {"object": next(values), "scene": 0.0})
+                        lambda task, step, batch, batch_size=None: {"object": next(values), "scene": 0.0})
 
 
 def restored(path):

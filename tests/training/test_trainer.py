@@ -20,7 +20,7 @@ from zoo.training.trainer import NonFiniteLossError, Trainer
 
 def tiny_config(tmp_path, **fields):
     defaults = dict(model="cgan_t2i_tiny", workdir=str(tmp_path / "run"), steps=6, batch_size=4,
-                    checkpoint_every=3, summary_every=2, sample_every=3, progress=False,
+                    checkpoint_every=3, summary_every=2, sample_every=3, validation_scenes=8, progress=False,
                     model_overrides={"image_size": 32})
     return TrainConfig(**{**defaults, **fields})
 
@@ -188,3 +188,31 @@ def test_samples_log_the_strict_readers_scores_on_shapes(tmp_path):
                 tags[value.tag] = float(tf.make_ndarray(value.tensor)) if value.tensor.dtype == 1 else None
     assert {"reader/objects_right", "reader/scenes_right", "samples/generated"} <= set(tags)
     assert 0.0 <= tags["reader/objects_right"] <= 1.0
+
+
+def test_the_reader_scores_every_validation_scene_a_batch_at_a_time(tmp_path, monkeypatch):
+    from zoo.evaluation.scenes import objects_from_arrays
+    from zoo.models.base import to_uint8
+    from zoo.training import samples
+
+    # 10 scenes at batch 4: three whole batches. The model under test draws the real scene for the
+    # scenes of its first call, and a blank image after: the score counts every object of all 12.
+    trainer = Trainer(tiny_config(tmp_path, model=CHEAP, validation_scenes=10))
+    calls = []
+
+    def outputs_for(batch):
+        calls.append(len(batch["image"]))
+        images = to_uint8(batch["image"])
+        return images if len(calls) == 1 else np.zeros_like(images)
+
+    monkeypatch.setattr(trainer.task, "outputs_for", outputs_for)
+    inputs = trainer._sample_inputs()
+    scenes = objects_from_arrays({k: v.numpy() for k, v in inputs["objects"].items()})
+    for index in (0, 11):  # the validation split's first scenes, in order
+        truth = zoo.data.shapes.scene("validation", index)["objects"]
+        assert [(o["colour"], o["shape"], o["cell"]) for o in truth] == [
+            (o["colour"], o["shape"], o["cell"]) for o in scenes[index]]
+    scores = samples.write(trainer.task, 1, inputs, batch_size=4)
+    assert calls[:3] == [4, 4, 4]  # then the panels' first 8 scenes
+    drawn = sum(len(scene) for scene in scenes[:4])
+    assert scores["object"] == pytest.approx(drawn / sum(len(scene) for scene in scenes))

@@ -60,6 +60,11 @@ class TrainConfig:
     keep_checkpoints: int = 3
     summary_every: int = 100
     sample_every: int = 500
+    # On `shapes`, for models that draw scenes: how many validation scenes the strict reader scores at
+    # every `sample_every` (`reader/*`, what `keep_best` selects on), rounded up to whole batches
+    # (2000 at most). 256 scenes hold about 370 objects: a standard error of about 1.6 points on
+    # `reader/objects_right` at 90%, against 4.4 for one batch of 32. The images logged are the first 8.
+    validation_scenes: int = 256
     ema_decay: float = 0.999  # of the moving average exported and sampled, after a warm-up (zoo.training.ema)
     # Model selection: at every `sample_every`, a checkpoint that beats every earlier one on this
     # metric (one of BEST_METRICS, read on the EMA weights) is kept in `workdir/best/`, whatever
@@ -82,7 +87,8 @@ class TrainConfig:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}.")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}.")
-        for name in ("steps", "batch_size", "checkpoint_every", "summary_every", "sample_every", "keep_checkpoints"):
+        for name in ("steps", "batch_size", "checkpoint_every", "summary_every", "sample_every", "keep_checkpoints",
+                     "validation_scenes"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}.")

@@ -1,8 +1,9 @@
 """TensorBoard samples for a fixed set of inputs: images for generators, text for captioners.
 
 On `shapes`, text-to-image and image-to-image runs also log the strict reader's scores of
-the whole fixed batch (validation scenes the model never trains on): `reader/objects_right`,
-`reader/scenes_right` and per size, a model-selection signal the generator never sees.
+the fixed validation scenes (`TrainConfig.validation_scenes`, scenes the model never trains
+on): `reader/objects_right`, `reader/scenes_right` and per size, a model-selection signal the
+generator never sees.
 """
 
 import numpy as np
@@ -19,16 +20,17 @@ def _grid(images):
     return np.concatenate(list(images), axis=1)[None]
 
 
-def write(task, step, fixed_batch):
+def write(task, step, fixed_batch, batch_size=None):
     """Write the task's output for `fixed_batch` (a batch dict from `zoo.data.load`) at `step`.
 
-    The panels are the task kind's (`sample_panels`): images as image summaries, text as text.
-    Returns the strict reader's scores of the batch (`reader_scores`) where the task draws
-    `shapes` scenes, else None.
+    The panels are the task kind's (`sample_panels`), of the first `MAX_SAMPLES` examples: images
+    as image summaries, text as text. Where the task draws `shapes` scenes, the strict reader
+    scores every example of `fixed_batch`, drawn `batch_size` at a time (default: all at once).
+    Returns those scores (`reader_scores`), else None.
     """
     scores = None
     if "objects" in fixed_batch and task.draws_scenes:
-        scores = write_reader_scores(task, step, fixed_batch)
+        scores = write_reader_scores(task, step, fixed_batch, batch_size)
     batch = {k: v[:MAX_SAMPLES] for k, v in fixed_batch.items() if k != "objects"}
     for name, panel in task.sample_panels(batch).items():
         if isinstance(panel, list):
@@ -38,11 +40,14 @@ def write(task, step, fixed_batch):
     return scores
 
 
-def write_reader_scores(task, step, batch):
-    """The strict reader's scores of the task's images for a whole `shapes` batch, as scalars."""
-    images = task.outputs_for(batch)
+def write_reader_scores(task, step, batch, batch_size=None):
+    """The strict reader's scores of the task's images for a `shapes` batch of any size, as scalars."""
+    count = len(batch["objects"]["cell"])
+    size = batch_size or count
+    parts = [task.outputs_for({k: v[start:start + size] for k, v in batch.items() if k != "objects"})
+             for start in range(0, count, size)]
     truth = objects_from_arrays({k: v.numpy() for k, v in batch["objects"].items()})
-    scores = reader_scores(read_images(images), truth)
+    scores = reader_scores(read_images(np.concatenate(parts)), truth)
     for key, name in (("object", "objects_right"), ("scene", "scenes_right"), ("object_small", "object_small"),
                       ("object_large", "object_large"), ("shape", "shape")):
         if np.isfinite(scores[key]):

@@ -21,8 +21,10 @@ Example:
 """
 
 import contextlib
+import itertools
 import json
 import logging
+import math
 import os
 import shutil
 import signal
@@ -553,12 +555,22 @@ class Trainer:
         from zoo.training import samples
 
         if self._fixed_batch is None:
-            split = "validation" if self.config.data == "shapes" else "train"
-            self._fixed_batch = next(iter(self.dataset(split=split, shuffle=False, repeat=False)))
+            self._fixed_batch = self._sample_inputs()
         with self.ema.swapped():
-            scores = samples.write(self.task, step, self._fixed_batch)
+            scores = samples.write(self.task, step, self._fixed_batch, self.config.batch_size)
         if self.config.keep_best is not None and scores is not None:
             self._keep_if_best(step, scores)  # the trained weights back in place: the checkpoint holds both
+
+    def _sample_inputs(self):
+        """The fixed inputs of every sample: on `shapes`, the first `validation_scenes` validation scenes
+        (whole batches) when the task draws scenes, else one batch (of the training split on other data)."""
+        split = "validation" if self.config.data == "shapes" else "train"
+        batches = iter(self.dataset(split=split, shuffle=False, repeat=False))
+        inputs = [next(batches)]
+        if self.config.data == "shapes" and self.task.draws_scenes:
+            wanted = math.ceil(self.config.validation_scenes / self.config.batch_size)
+            inputs += list(itertools.islice(batches, wanted - 1))
+        return tf.nest.map_structure(lambda *parts: tf.concat(parts, axis=0), *inputs)
 
     # === Results ===
     def export_task(self):
