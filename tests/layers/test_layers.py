@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from tests.layers.layer_test import run_layer_test
-from zoo.layers.conditioning import ConditioningAugmentation, FiLM, TileText
+from zoo.layers.conditioning import ConditioningAugmentation, CoordinateChannels, FiLM, TileText
 from zoo.layers.convolution import GatedConv2D, SpectralNormalization
 from zoo.models.captioner.layers import AttentionLSTMCell, GridPositionEmbedding, TeacherForcedDecoding
 from zoo.models.cgan_inpaint.model import WordAttention
@@ -27,6 +27,7 @@ CASES = {
                                  [normal(B, 6), normal(B, 4, seed=1)], [(B, 4)] * 3, 2, 0),
     "FiLM": (FiLM, {}, [normal(B, 4, 4, 3), normal(B, 5, seed=1)], (B, 4, 4, 3), 4, 0),
     "TileText": (TileText, {}, [normal(B, 5), normal(B, 3, 4, 2, seed=1)], (B, 3, 4, 5), 0, 0),
+    "CoordinateChannels": (CoordinateChannels, {}, normal(B, 3, 5, 2), (B, 3, 5, 4), 0, 0),
     "GatedConv2D": (GatedConv2D, {"filters": 3, "kernel_size": 3, "strides": 2, "activation": "elu"},
                     normal(B, 8, 8, 4), (B, 4, 4, 3), 2, 0),
     "WordAttention": (WordAttention, {"num_heads": 2},
@@ -45,6 +46,15 @@ CASES = {
 def test_layer(name):
     layer_class, kwargs, inputs, shape, trainable, non_trainable = CASES[name]
     run_layer_test(layer_class, kwargs, inputs, shape, trainable, non_trainable)
+
+
+def test_coordinate_channels_are_x_then_y_from_minus_one_to_one():
+    features = normal(B, 3, 5, 2)
+    out = CoordinateChannels()(features).numpy()
+    np.testing.assert_array_equal(out[..., :2], features.numpy())
+    np.testing.assert_allclose(out[1, 2, :, 2], [-1.0, -0.5, 0.0, 0.5, 1.0])  # x along the width
+    np.testing.assert_allclose(out[0, :, 4, 3], [-1.0, 0.0, 1.0])  # y along the height
+    assert CoordinateChannels(dtype="mixed_bfloat16")(tf.cast(features, tf.bfloat16)).dtype == tf.bfloat16
 
 
 def test_teacher_forced_decoding_runs_its_cell_and_round_trips_it():

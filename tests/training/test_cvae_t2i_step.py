@@ -31,7 +31,10 @@ def test_registered_steps():
 
 def test_compiled_step_overfits_one_batch(batch):
     keras.utils.set_random_seed(0)
-    task = zoo.build("cvae_t2i_tiny").build_all()
+    # With CoordConv in the decoder (`coordinates`); the decoder without it is what every other test builds.
+    task = zoo.build("cvae_t2i_tiny", coordinates=True).build_all()
+    widths = [task.decoder.get_layer(f"up8_{name}").output.shape[-1] for name in ("upsample", "coordinates")]
+    assert widths[1] == widths[0] + 2
     optimizers = build_optimizers(task, 3e-3)
     hparams = {**HPARAMS, "kl_warmup_steps": 10}
     # A graph without XLA, as the Trainer runs it on CPU (XLA compiles slowly there; the

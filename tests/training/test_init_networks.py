@@ -8,14 +8,15 @@ from zoo.training.config import TrainConfig
 from zoo.training.runs import load_trained
 from zoo.training.trainer import Trainer
 
-GAN_OVERRIDES = {"conditioning": "direct", "latent_encoder": True, "noise_dim": 8}
+# With CoordConv on both sides (the plain decoder copies by the same code).
+GAN_OVERRIDES = {"conditioning": "direct", "latent_encoder": True, "noise_dim": 8, "coordinates": True}
 
 
 @pytest.fixture(scope="module")
 def cvae_run(tmp_path_factory):
     workdir = str(tmp_path_factory.mktemp("cvae"))
     trainer = Trainer(TrainConfig(model="cvae_t2i_tiny", workdir=workdir, steps=2, batch_size=4, progress=False,
-                                  sample_every=100, checkpoint_every=2))
+                                  sample_every=100, checkpoint_every=2, model_overrides={"coordinates": True}))
     trainer.fit()
     return workdir
 
@@ -45,5 +46,9 @@ def test_networks_that_do_not_fit_are_one_clear_error(cvae_run, tmp_path):
     with pytest.raises(ValueError, match="Cannot copy"):  # StackGAN conditioning: other layers
         Trainer(TrainConfig(model="cgan_t2i_tiny", workdir=str(tmp_path / "b"), steps=1, init_from=cvae_run,
                             init_networks={"generator": "decoder"}, model_overrides={"noise_dim": 8}))
+    with pytest.raises(ValueError, match="Cannot copy"):  # a generator without the decoder's coordinate channels
+        Trainer(TrainConfig(model="cgan_t2i_tiny", workdir=str(tmp_path / "d"), steps=1, init_from=cvae_run,
+                            init_networks={"generator": "decoder"},
+                            model_overrides={**GAN_OVERRIDES, "coordinates": False}))
     with pytest.raises(ValueError, match="needs init_from"):
         TrainConfig(model="cgan_t2i_tiny", workdir=str(tmp_path / "c"), init_networks={"generator": "decoder"})

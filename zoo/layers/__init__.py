@@ -1,3 +1,3 @@
 """Layers the families share: text conditioning and convolution blocks."""
 
-from zoo.layers.conditioning import ConditioningAugmentation, FiLM, TileText  # noqa: F401
+from zoo.layers.conditioning import ConditioningAugmentation, CoordinateChannels, FiLM, TileText  # noqa: F401

@@ -90,3 +90,29 @@ class TileText(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[1][:3], input_shape[0][-1])
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class CoordinateChannels(keras.layers.Layer):
+    """A feature map [B, H, W, C] with two channels appended: x and y, from -1 to 1 over the map (CoordConv,
+    Liu et al. 2018) -> [B, H, W, C + 2].
+
+    With them a convolution knows where it is, so an upsampling block can put an edge at an
+    exact position: after FiLM shifts them by a code's centre, |x - cx| + |y - cy| < r is a
+    diamond, max(...) a square. Without them a decoder infers position from coarse features.
+
+    Example:
+        h = keras.layers.Conv2D(16, 3, padding="same")(CoordinateChannels()(upsampled))
+    """
+
+    def call(self, feature_map):
+        shape = ops.shape(feature_map)
+        height, width = feature_map.shape[1], feature_map.shape[2]
+        ys = ops.linspace(-1.0, 1.0, height)
+        xs = ops.linspace(-1.0, 1.0, width)
+        grid = ops.stack([ops.tile(xs[None, :], (height, 1)), ops.tile(ys[:, None], (1, width))], axis=-1)
+        grid = ops.broadcast_to(ops.cast(grid, feature_map.dtype)[None], (shape[0], height, width, 2))
+        return ops.concatenate([feature_map, grid], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:3], input_shape[3] + 2)

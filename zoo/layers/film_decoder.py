@@ -15,7 +15,7 @@ import math
 
 import keras
 
-from zoo.layers.conditioning import FiLM
+from zoo.layers.conditioning import CoordinateChannels, FiLM
 
 
 def decoder_channels(image_size, resolution, base_channels, max_channels):
@@ -23,11 +23,15 @@ def decoder_channels(image_size, resolution, base_channels, max_channels):
     return min(base_channels * image_size // resolution, max_channels)
 
 
-def film_upsampling_block(x, condition, width, name):
-    """Upsample by 2, two 3x3 convolutions each modulated by `condition` (FiLM), a 1x1 shortcut."""
+def film_upsampling_block(x, condition, width, name, coordinates=False):
+    """Upsample by 2, two 3x3 convolutions each modulated by `condition` (FiLM), a 1x1 shortcut.
+
+    With `coordinates` the first convolution also sees x and y channels (`CoordinateChannels`).
+    """
     upsampled = keras.layers.UpSampling2D(2, name=f"{name}_upsample")(x)
     shortcut = keras.layers.Conv2D(width, 1, name=f"{name}_shortcut")(upsampled)
-    h = keras.layers.Conv2D(width, 3, padding="same", name=f"{name}_conv1")(upsampled)
+    h = CoordinateChannels(name=f"{name}_coordinates")(upsampled) if coordinates else upsampled
+    h = keras.layers.Conv2D(width, 3, padding="same", name=f"{name}_conv1")(h)
     h = FiLM(name=f"{name}_film1")([h, condition])
     h = keras.layers.LeakyReLU(0.2, name=f"{name}_act1")(h)
     h = keras.layers.Conv2D(width, 3, padding="same", name=f"{name}_conv2")(h)
@@ -36,8 +40,12 @@ def film_upsampling_block(x, condition, width, name):
     return keras.layers.Add(name=f"{name}_residual")([shortcut, h])
 
 
-def film_image_decoder(code, image_size, base_channels, max_channels):
-    """Images [B, S, S, 3] in [-1, 1] from a code [B, D] (a functional-API tensor)."""
+def film_image_decoder(code, image_size, base_channels, max_channels, coordinates=False):
+    """Images [B, S, S, 3] in [-1, 1] from a code [B, D] (a functional-API tensor).
+
+    `coordinates`: every upsampling block's first convolution also sees x and y channels
+    (CoordConv), for edges at exact positions; off, the weights are those of earlier decoders.
+    """
     if image_size < 8 or image_size & (image_size - 1):
         raise ValueError(f"image_size must be a power of two of at least 8, got {image_size}.")
     # === Projection to a 4x4 grid ===
@@ -48,7 +56,7 @@ def film_image_decoder(code, image_size, base_channels, max_channels):
     for level in range(int(math.log2(image_size // 4))):
         resolution = 8 * 2**level
         width = decoder_channels(image_size, resolution, base_channels, max_channels)
-        x = film_upsampling_block(x, code, width, f"up{resolution}")
+        x = film_upsampling_block(x, code, width, f"up{resolution}", coordinates)
     # === Output ===
     x = keras.layers.LeakyReLU(0.2, name="rgb_activation")(x)
     return keras.layers.Conv2D(3, 3, padding="same", activation="tanh", name="to_rgb", dtype="float32")(x)

@@ -37,6 +37,9 @@ class CGANText2ImageConfig(TaskConfig):
     # the noise hides much of the caption from the generator.
     condition_noise_scale: float = 1.0
     generator_channels: int = 8  # channels at full resolution; doubled at each halving
+    # CoordConv in the generator: x and y channels into every upsampling block (`film_image_decoder`),
+    # for sharp small shapes at exact positions; a CVAE decoder that initialises it must match.
+    coordinates: bool = False
     discriminator_channels: int = 8
     max_channels: int = 128
     # "augmentation": StackGAN's conditioning augmentation; "direct": the normalised sentence,
@@ -106,7 +109,8 @@ def build_generator(config, text_dim):
         condition = normalised
     code = keras.layers.Concatenate(name="code")([noise, condition])
     # === Upsampling blocks, to RGB ===
-    outputs["images"] = film_image_decoder(code, config.image_size, config.generator_channels, config.max_channels)
+    outputs["images"] = film_image_decoder(code, config.image_size, config.generator_channels, config.max_channels,
+                                           config.coordinates)
     return keras.Model(
         {"noise": noise, "sentence": sentence, "condition_noise": condition_noise}, outputs, name="generator")
 

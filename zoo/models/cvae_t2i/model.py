@@ -28,6 +28,8 @@ class CVAEText2ImageConfig(TaskConfig):
     encoder_channels: int = 8  # channels at full resolution; doubled at each halving
     decoder_channels: int = 8
     max_channels: int = 128
+    # CoordConv in the decoder: x and y channels into every upsampling block (`film_image_decoder`).
+    coordinates: bool = False
 
     def __post_init__(self):
         if self.image_size not in (32, 64, 128, 256):
@@ -69,7 +71,8 @@ def build_decoder(config, text_dim):
     # === Decoder ===
     normalised = keras.layers.LayerNormalization(name="sentence_norm")(sentence)
     code = keras.layers.Concatenate(name="code")([latent, normalised])
-    images = film_image_decoder(code, config.image_size, config.decoder_channels, config.max_channels)
+    images = film_image_decoder(code, config.image_size, config.decoder_channels, config.max_channels,
+                                config.coordinates)
     return keras.Model({"latent": latent, "sentence": sentence}, images, name="decoder")
 
 
