@@ -191,3 +191,47 @@ def test_patch_head_learns_to_tell_real_patches_from_generated_ones():
     assert real_logits.shape == (8, 1 + 8 * 8)
     gap = float(tf.reduce_mean(real_logits[:, 1:]) - tf.reduce_mean(fake_logits[:, 1:]))
     assert gap > 1.0, gap  # every patch, not only the image's logit, tells them apart
+
+
+SHAPE_WORDS = [["circle", "square", "triangle", "diamond"]]
+
+
+def test_hard_negatives_swap_one_word_for_another_of_its_group():
+    task = zoo.build("cgan_t2i_tiny")
+    captions = ["a small red circle in the center", "a large blue square on the left and a small red diamond at the top",
+                "in the center"]
+    tokens = task.tokenize(captions)
+    groups = step_module.word_groups(task, SHAPE_WORDS)
+    seen = {0: set(), 1: set()}
+    for i in range(40):
+        swapped, has_word = step_module.swapped_tokens(tokens, groups, tf.constant([i, 5]))
+        assert has_word.numpy().tolist() == [True, True, False]
+        for row in (0, 1):
+            changed = np.flatnonzero(swapped[row].numpy() != tokens[row].numpy())
+            assert len(changed) == 1  # one word, a shape word, for another shape word
+            old, new = (task.vocabulary.tokens[int(t[row, changed[0]])] for t in (tokens, swapped))
+            assert old in SHAPE_WORDS[0] and new in SHAPE_WORDS[0] and new != old
+            seen[row].add((int(changed[0]), new))
+        np.testing.assert_array_equal(swapped[2], tokens[2])
+    assert len(seen[0]) == 3 and len(seen[1]) == 6  # every other word, at either shape of a two-object caption
+    with pytest.raises(ValueError, match=r"\['hexagon'\] are not words"):
+        step_module.word_groups(task, [["circle", "hexagon"]])
+    with pytest.raises(ValueError, match="two or more words"):
+        step_module.word_groups(task, [["circle"]])
+
+
+def test_hard_negatives_teach_the_discriminator_the_shape_a_caption_names():
+    """Real images paired with their captions, one shape word swapped, are the mismatched pairs: the
+    discriminator learns to score them below the true pairs."""
+    task, steps, optimizers, batch = _setup()
+    optimizers["generator"].learning_rate.assign(0.0)
+    hparams = {**steps.hparams, "hard_negative_words": SHAPE_WORDS, "hard_negative_share": 1.0}
+    step = tf.function(lambda b, s: steps.train_step(task, optimizers, b, s, hparams))
+    for i in range(60):
+        step(batch, tf.constant([0, i]))
+    swapped, _ = step_module.swapped_tokens(batch["tokens"], step_module.word_groups(task, SHAPE_WORDS),
+                                            tf.constant([3, 4]))
+    scores = [task.discriminator({"images": batch["image"], "sentence": task.text_encoder(t)["sentence"]})[:, 0]
+              for t in (batch["tokens"], swapped)]
+    gap = float(tf.reduce_mean(scores[0] - scores[1]))
+    assert gap > 1.0, gap

@@ -57,7 +57,64 @@ HPARAMS = {
     # generated) beside the image's logit. They ignore the caption, so mismatched pairs are
     # judged by the image's logit alone.
     "patch_weight": 1.0,
+    # Hard negatives for the matching-aware discriminator: groups of words of the vocabulary (e.g.
+    # [["circle", "square", "triangle", "diamond"]]). Of the mismatched pairs, `hard_negative_share`
+    # pair a real image with its own caption with one such word swapped for another of its group
+    # (a small square called a diamond), instead of another example's caption, which mostly differs
+    # in colour or place and so teaches the discriminator little about shape.
+    "hard_negative_words": [],
+    "hard_negative_share": 0.5,
 }
+
+
+def word_groups(task, groups):
+    """Token-id groups ([[int]]) of `hard_negative_words`, checked: words of the vocabulary, two or more a group."""
+    if task.config.text_model != "bilstm":
+        raise ValueError(f"hparams.hard_negative_words swaps words of the model's word vocabulary; a "
+                         f"{task.config.text_model!r} text encoder tokenizes otherwise. Leave it empty ([]).")
+    if not isinstance(groups, (list, tuple)) or not all(isinstance(g, (list, tuple)) and len(g) >= 2 for g in groups):
+        raise ValueError(f"hparams.hard_negative_words must be a list of word groups of two or more words each, e.g. "
+                         f"[[\"circle\", \"square\"]], got {groups!r}.")
+    unknown = [w for g in groups for w in g if w not in task.vocabulary]
+    if unknown:
+        raise ValueError(f"hparams.hard_negative_words: {unknown} are not words of the model's vocabulary.")
+    return [[task.vocabulary.id(w) for w in g] for g in groups]
+
+
+def swapped_tokens(tokens, id_groups, seed):
+    """(tokens [B, L] with one word of `id_groups` per caption swapped for another word of its group,
+    whether the caption had such a word [B] bool); the word and its replacement drawn uniformly."""
+    flat = tf.constant([i for g in id_groups for i in g], tokens.dtype)
+    starts = [sum(map(len, id_groups[:n])) for n in range(len(id_groups))]
+    start_of = tf.constant([starts[n] for n, g in enumerate(id_groups) for _ in g], tf.int32)
+    size_of = tf.constant([len(g) for g in id_groups for _ in g], tf.int32)
+    position_seed, word_seed = split_seed(seed, 2)
+    matches = tf.equal(tokens[..., None], flat)  # [B, L, K]
+    swappable = tf.reduce_any(matches, axis=-1)
+    has_word = tf.reduce_any(swappable, axis=-1)
+    # A random swappable position: every such position outscores every other.
+    score = tf.random.stateless_uniform(tf.shape(tokens), position_seed) + tf.cast(swappable, tf.float32)
+    position = tf.argmax(score, axis=1, output_type=tf.int32)
+    word = tf.argmax(tf.cast(tf.gather(matches, position, batch_dims=1), tf.int32), axis=-1, output_type=tf.int32)
+    start, size = tf.gather(start_of, word), tf.gather(size_of, word)
+    shift = 1 + tf.cast(tf.random.stateless_uniform(tf.shape(word), word_seed) * tf.cast(size - 1, tf.float32), tf.int32)
+    replacement = tf.gather(flat, start + (word - start + tf.minimum(shift, size - 1)) % size)
+    at = tf.logical_and(tf.one_hot(position, tf.shape(tokens)[1], on_value=True, off_value=False), has_word[:, None])
+    return tf.where(at, replacement[:, None], tokens), has_word
+
+
+def _mismatched_sentence(task, tokens, sentence, seed, hparams):
+    """The captions of the mismatched pairs: another example's, or (a share) the example's own with one word
+    of `hard_negative_words` swapped."""
+    rolled = mismatched(sentence)
+    if not hparams["hard_negative_words"]:
+        return rolled
+    swap_seed, share_seed = split_seed(tf.random.experimental.stateless_fold_in(seed, 23), 2)
+    swapped, has_word = swapped_tokens(tokens, word_groups(task, hparams["hard_negative_words"]), swap_seed)
+    hard = task.text_encoder(swapped, training=True)["sentence"]
+    chosen = tf.logical_and(has_word, tf.random.stateless_uniform(tf.shape(has_word), share_seed)
+                            < hparams["hard_negative_share"])
+    return tf.where(chosen[:, None], tf.cast(hard, rolled.dtype), rolled)
 
 
 def _image_and_patches(logits):
@@ -200,7 +257,10 @@ def train_step(task, optimizers, batch, seed, hparams):
         outputs = task.generator({"noise": noise, "sentence": fixed_sentence, "condition_noise": condition_noise},
                                  training=True)
         real_logits = task.discriminator({"images": images, "sentence": sentence}, training=True)
-        mismatch_logits = task.discriminator({"images": images, "sentence": mismatched(sentence)}, training=True)
+        mismatch_sentence = _mismatched_sentence(task, tokens, sentence, seed, hparams)
+        if not train_text:
+            mismatch_sentence = tf.stop_gradient(mismatch_sentence)
+        mismatch_logits = task.discriminator({"images": images, "sentence": mismatch_sentence}, training=True)
         fake_images = outputs["images"]
         if bicycle:
             redrawn, latent_kl = _encoded_branch(task, images, fixed_sentence, condition_noise, seed)
