@@ -178,6 +178,8 @@ def _fit(trainer):
 
 def _train_recipe(args):
     """Each stage in turn, each only once the one before reached its last step; `--resume` continues a started one."""
+    import signal
+
     from zoo.training.recipes import stage_configs, trained_steps
     from zoo.training.trainer import Trainer
 
@@ -201,6 +203,13 @@ def _train_recipe(args):
                   f"; continue it with: zoo train --recipe {args.recipe} --workdir {args.workdir} --resume"
                   + (f" --steps {args.steps}" if args.steps else ""), file=sys.stderr)
             return status or 1
+        if trainer.stop_requested and index < len(stages) - 1:
+            # The signal came as the stage ended: it is complete, and the next one does not start.
+            print(f"zoo train: {trainer.stop_requested} came as stage {stage!r} finished (it is complete); the recipe "
+                  f"stops before stage {stages[index + 1][0]!r}; continue it with: zoo train --recipe {args.recipe} "
+                  f"--workdir {args.workdir} --resume" + (f" --steps {args.steps}" if args.steps else ""),
+                  file=sys.stderr)
+            return 128 + signal.Signals[trainer.stop_requested].value
     return 0
 
 

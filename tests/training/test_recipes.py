@@ -119,6 +119,22 @@ def test_an_interrupted_recipe_stops_whole_and_resume_continues_the_stage(tiny_r
            f"at step {stopped_at}" in capsys.readouterr().out
     assert cli.main(argv) == 2  # without --resume nothing is overwritten
     assert "already holds stage 'first' of this recipe" in capsys.readouterr().err
+    # A signal that comes as stage one ends (here: in its last save) leaves it complete, and stage two unstarted.
+    from zoo.training.trainer import Trainer
+
+    save = Trainer._save
+
+    def save_then_signal(trainer):
+        save(trainer)
+        if int(trainer.step_counter) == trainer.config.steps:
+            trainer._stop_requested = "SIGTERM"
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Trainer, "_save", save_then_signal)
+        assert cli.main(argv + ["--resume"]) == 128 + signal.SIGTERM
+    assert "SIGTERM came as stage 'first' finished (it is complete); the recipe stops before stage 'second'" \
+        in capsys.readouterr().err
+    assert trained_steps(str(workdir / "first")) == stopped_at + 1 and not (workdir / "second").exists()
     caplog.set_level(logging.INFO, logger="zoo.training")
     assert cli.main(argv + ["--resume"]) == 0
     assert trained_steps(str(workdir / "first")) == stopped_at + 1 == trained_steps(str(workdir / "second"))

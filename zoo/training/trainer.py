@@ -80,6 +80,9 @@ class Trainer:
         self.resume = resume
         self.checkpoint_dir = os.path.join(config.workdir, "checkpoints")
         self.stopped_by = None  # the signal's name when SIGINT / SIGTERM ended `fit()` early
+        # The signal's name when one came during `fit()`, even after the last step (the run is then
+        # complete, but a recipe must not go on to its next stage).
+        self.stop_requested = None
         self._stop_requested = None
         self._fixed_batch = None
         self._saved_step = None
@@ -460,6 +463,7 @@ class Trainer:
                 shown = [(k, v) for k, v in losses.items() if k.endswith("loss")]
                 progress.update(done, shown + [("examples/s", examples_per_second)])
         self._save()
+        self.stop_requested = self._stop_requested
         if self._stop_requested and int(self.step_counter) < self.config.steps:
             self.stopped_by = self._stop_requested
             log.warning("stopped by %s at step %d of %d; checkpoint saved", self._stop_requested,
