@@ -200,17 +200,19 @@ def _train_recipe(args):
             # The next stage would start from a half-trained model: the whole recipe stops here.
             later = ", ".join(name for name, _ in stages[index + 1:])
             print(f"zoo train: the recipe stops at stage {stage!r}" + (f" (not started: {later})" if later else "") +
-                  f"; continue it with: zoo train --recipe {args.recipe} --workdir {args.workdir} --resume"
-                  + (f" --steps {args.steps}" if args.steps else ""), file=sys.stderr)
+                  f"; continue it with: {_resume_command(args)}", file=sys.stderr)
             return status or 1
         if trainer.stop_requested and index < len(stages) - 1:
             # The signal came as the stage ended: it is complete, and the next one does not start.
             print(f"zoo train: {trainer.stop_requested} came as stage {stage!r} finished (it is complete); the recipe "
-                  f"stops before stage {stages[index + 1][0]!r}; continue it with: zoo train --recipe {args.recipe} "
-                  f"--workdir {args.workdir} --resume" + (f" --steps {args.steps}" if args.steps else ""),
-                  file=sys.stderr)
+                  f"stops before stage {stages[index + 1][0]!r}; continue it with: {_resume_command(args)}", file=sys.stderr)
             return 128 + signal.Signals[trainer.stop_requested].value
     return 0
+
+
+def _resume_command(args):
+    return f"zoo train --recipe {args.recipe} --workdir {args.workdir} --resume" + (
+        f" --steps {args.steps}" if args.steps else "")
 
 
 def _print_stages(args, stages):
