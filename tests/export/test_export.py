@@ -24,6 +24,8 @@ import zoo
 from zoo.data import shapes
 from zoo.export import export
 
+from tests.images import assert_same_up_to_rounding
+
 SIZE = 32
 SCENES = [shapes.scene("test", i, image_size=SIZE) for i in range(3)]
 IMAGES = np.stack([s["image"] for s in SCENES])
@@ -45,7 +47,7 @@ def test_text_to_image_signatures_match_the_model(exported):
     _, models, paths = exported
     served = _load(paths["cgan_t2i_tiny"])
     seeded = served.signatures["seeded"](captions=tf.constant(CAPTIONS), seeds=tf.constant([7, 8, 9], tf.int64))
-    np.testing.assert_array_equal(seeded["images"].numpy(), models["cgan_t2i_tiny"].generate(CAPTIONS, seeds=7))
+    assert_same_up_to_rounding(seeded["images"].numpy(), models["cgan_t2i_tiny"].generate(CAPTIONS, seeds=7))
     again = served.signatures["seeded"](captions=tf.constant(CAPTIONS), seeds=tf.constant([7, 8, 9], tf.int64))
     np.testing.assert_array_equal(again["images"].numpy(), seeded["images"].numpy())
     random = served.signatures["serving_default"](captions=tf.constant(CAPTIONS))["images"]
@@ -77,7 +79,7 @@ def test_inpainting_signature_matches_and_keeps_known_pixels(exported):
     captions = [CAPTIONS[0], "", CAPTIONS[2]]
     served = _load(paths["cgan_inpaint_tiny"]).signatures["serving_default"]
     out = served(images=tf.constant(IMAGES), masks=tf.constant(masks * 255), captions=tf.constant(captions))["images"]
-    np.testing.assert_array_equal(out.numpy(), models["cgan_inpaint_tiny"].inpaint(IMAGES, masks, captions))
+    assert_same_up_to_rounding(out.numpy(), models["cgan_inpaint_tiny"].inpaint(IMAGES, masks, captions))
     known = masks[..., 0] == 0
     np.testing.assert_array_equal(out.numpy()[known], IMAGES[known])
 
@@ -89,7 +91,7 @@ def test_an_inpainter_without_text_serves_images_and_masks_alone(tmp_path):
     assert sorted(served.structured_input_signature[1]) == ["images", "masks"]
     masks = np.stack([shapes.mask("stroke", i, image_size=SIZE) for i in range(3)])
     out = served(images=tf.constant(IMAGES), masks=tf.constant(masks * 255))["images"].numpy()
-    np.testing.assert_array_equal(out, model.inpaint(IMAGES, masks))
+    assert_same_up_to_rounding(out, model.inpaint(IMAGES, masks))
     known = masks[..., 0] == 0
     np.testing.assert_array_equal(out[known], IMAGES[known])
     loaded = zoo.load("plain_inpaint", path=str(tmp_path))
@@ -104,10 +106,10 @@ def test_image_to_image_signature_matches_the_model(exported):
     label_maps = np.stack([s["label_map"] for s in SCENES])
     loaded = _load(paths["cgan_i2i_tiny"])
     out = loaded.signatures["serving_default"](inputs=tf.constant(label_maps))["images"]
-    np.testing.assert_array_equal(out.numpy(), models["cgan_i2i_tiny"].translate(label_maps))
+    assert_same_up_to_rounding(out.numpy(), models["cgan_i2i_tiny"].translate(label_maps))
     # `seeded`: the paper's test-time dropout, one draw per example from its seed, as `translate(seeds=)`.
     seeded = loaded.signatures["seeded"](inputs=tf.constant(label_maps), seeds=tf.constant([4, 5, 6], tf.int64))
-    np.testing.assert_array_equal(seeded["images"].numpy(), models["cgan_i2i_tiny"].translate(label_maps, seeds=4))
+    assert_same_up_to_rounding(seeded["images"].numpy(), models["cgan_i2i_tiny"].translate(label_maps, seeds=4))
 
 
 def test_saved_model_cli_shows_the_signatures(exported):
@@ -148,7 +150,7 @@ def test_rest_requests_in_both_formats(exported):
     column = json.loads(json.dumps({"signature_name": "seeded", "inputs": {"captions": CAPTIONS, "seeds": [7, 8, 9]}}))
     expected = models["cgan_t2i_tiny"].generate(CAPTIONS, seeds=7)
     for body in (row, column):
-        np.testing.assert_array_equal(served(**_rest_to_tensors(body, served))["images"].numpy(), expected)
+        assert_same_up_to_rounding(served(**_rest_to_tensors(body, served))["images"].numpy(), expected)
     captioner = _load(paths["captioner_tiny"]).signatures["serving_default"]
     body = {"instances": [{"images": {"b64": base64.b64encode(_png(i)).decode()}} for i in IMAGES]}
     captions = captioner(**_rest_to_tensors(json.loads(json.dumps(body)), captioner))["captions"].numpy()
@@ -165,7 +167,7 @@ def test_grpc_predict_request(exported):
     wire = predict_pb2.PredictRequest.FromString(request.SerializeToString())
     served = _load(paths["cgan_i2i_tiny"]).signatures[wire.model_spec.signature_name]
     inputs = {name: tf.constant(tf.make_ndarray(proto)) for name, proto in wire.inputs.items()}
-    np.testing.assert_array_equal(served(**inputs)["images"].numpy(), models["cgan_i2i_tiny"].translate(label_maps))
+    assert_same_up_to_rounding(served(**inputs)["images"].numpy(), models["cgan_i2i_tiny"].translate(label_maps))
 
 
 def test_models_config_parses_with_tf_serving_proto(exported):
