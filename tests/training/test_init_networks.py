@@ -50,5 +50,9 @@ def test_networks_that_do_not_fit_are_one_clear_error(cvae_run, tmp_path):
         Trainer(TrainConfig(model="cgan_t2i_tiny", workdir=str(tmp_path / "d"), steps=1, init_from=cvae_run,
                             init_networks={"generator": "decoder"},
                             model_overrides={**GAN_OVERRIDES, "coordinates": False}))
+    with pytest.raises(ValueError, match="has none of the networks a run takes from another run's workdir"):
+        # An inpainter without text shares no text encoder: without init_networks nothing would be copied.
+        Trainer(TrainConfig(model="cgan_inpaint_tiny", workdir=str(tmp_path / "e"), steps=1, init_from=cvae_run,
+                            model_overrides={"use_text": False}))
     with pytest.raises(ValueError, match="needs init_from"):
         TrainConfig(model="cgan_t2i_tiny", workdir=str(tmp_path / "c"), init_networks={"generator": "decoder"})

@@ -287,10 +287,17 @@ class Trainer:
             raise FileNotFoundError(f"init_from: no checkpoint in {workdir!r}.")
         shared = {name: network for name, network in self.task.networks().items()
                   if name in self.steps.pretrained_networks}
-        # Only these branches of the other run's object graph are read.
-        partial = tf.train.Checkpoint(task=tf.train.Checkpoint(**shared))
-        partial.restore(latest).expect_partial().assert_existing_objects_matched()
-        log.info("initialised %s from %s", ", ".join(sorted(shared)), latest)
+        if not shared and not self.config.init_networks:
+            # An inpainter without text, say: nothing would be copied, and the run would train from scratch.
+            raise ValueError(f"init_from: {self.config.model!r} has none of the networks a run takes from another "
+                             f"run's workdir ({', '.join(self.steps.pretrained_networks)}); name the networks to copy "
+                             "with init_networks (e.g. {\"generator\": \"generator\"}), or give an export of the "
+                             "same model (zoo export) to start from all of it.")
+        if shared:  # a family without them (an inpainter without text) copies only init_networks
+            # Only these branches of the other run's object graph are read.
+            partial = tf.train.Checkpoint(task=tf.train.Checkpoint(**shared))
+            partial.restore(latest).expect_partial().assert_existing_objects_matched()
+            log.info("initialised %s from %s", ", ".join(sorted(shared)), latest)
         if self.config.init_networks:
             self._initialise_networks(workdir)
 
