@@ -1,6 +1,8 @@
 """`init_from` an export: fine-tune a model `zoo export` wrote (a pretrained one, or a run whose workdir is gone)."""
 
+import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -10,7 +12,7 @@ import zoo
 from zoo.export import export
 from zoo.text import Vocabulary
 from zoo.training.config import TrainConfig
-from zoo.training.runs import VOCABULARY_FILE
+from zoo.training.runs import VOCABULARY_FILE, steps_before
 from zoo.training.trainer import Trainer
 
 WORDS = ["a", "red", "blue", "circle", "square", "small", "large", "on", "the", "left"]
@@ -59,3 +61,18 @@ def test_an_export_of_another_model_is_one_clear_error(exported, tmp_path):
     with pytest.raises(ValueError, match="an export given as init_from restores the whole model"):
         Trainer(TrainConfig(model="cgan_t2i_tiny", workdir=str(tmp_path / "c"), steps=1, init_from=version,
                             init_networks={"generator": "generator"}))
+
+
+def test_the_steps_behind_a_run_count_those_of_the_export_it_started_from(exported, tmp_path):
+    out, _, version = exported
+    config = TrainConfig(model="cgan_t2i_tiny", workdir=str(tmp_path / "run"), init_from=version)
+    assert steps_before(config) == 5  # the export's trained_steps
+    chained = tmp_path / "chained"  # an export of a fine-tune records its total, which the next one counts
+    shutil.copytree(version, chained)
+    metadata_path = chained / "assets.extra" / "zoo.json"
+    metadata = json.loads(metadata_path.read_text())
+    metadata_path.write_text(json.dumps({**metadata, "trained_steps": 3, "total_trained_steps": 8}))
+    assert steps_before(TrainConfig(model="cgan_t2i_tiny", workdir=str(tmp_path / "run"), init_from=str(chained))) == 8
+    assert steps_before(TrainConfig(model="cgan_t2i_tiny", workdir=str(tmp_path / "run"))) == 0
+    assert steps_before(TrainConfig(model="cgan_t2i_tiny", workdir=str(tmp_path / "run"),
+                                    init_from=str(tmp_path / "gone"))) is None

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from zoo.training.config import TrainConfig
-from zoo.training.runs import load_trained
+from zoo.training.runs import load_trained, steps_before
 from zoo.training.trainer import Trainer
 
 # With CoordConv on both sides (the plain decoder copies by the same code).
@@ -37,6 +37,17 @@ def test_the_generator_and_encoder_start_as_the_cvae_decoder_and_encoder(cvae_ru
     for key in ("mean", "log_variance"):
         np.testing.assert_allclose(gan.encoder({"images": images, "sentence": sentence})[key],
                                    cvae.encoder({"images": images, "sentence": sentence})[key], atol=1e-5)
+
+
+def test_the_steps_behind_a_run_count_those_of_the_workdir_it_started_from(cvae_run, tmp_path):
+    first = TrainConfig(model="cgan_t2i_tiny", workdir=str(tmp_path / "gan"), init_from=cvae_run,
+                        init_networks={"generator": "decoder"})
+    assert steps_before(first) == 2  # the cvae run's newest checkpoint
+    (tmp_path / "gan" / "checkpoints").mkdir(parents=True)
+    first.save(str(tmp_path / "gan" / "config.json"))
+    (tmp_path / "gan" / "checkpoints" / "ckpt-3.index").write_bytes(b"")  # three steps of its own
+    second = TrainConfig(model="cgan_t2i_tiny", workdir=str(tmp_path / "next"), init_from=str(tmp_path / "gan"))
+    assert steps_before(second) == 3 + 2
 
 
 def test_networks_that_do_not_fit_are_one_clear_error(cvae_run, tmp_path):

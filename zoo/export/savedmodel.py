@@ -52,14 +52,15 @@ def export_run(workdir, out_dir, name=None, version=None, raw_weights=False, rep
 
     The weights are those of its newest intact checkpoint (with `best`, of the one the run kept as
     its best, `TrainConfig.keep_best`, and `zoo.json` says on what), their moving average where the
-    run kept one (unless `raw_weights`). `zoo.json` records the step that checkpoint was saved at, the run's
+    run kept one (unless `raw_weights`). `zoo.json` records the step that checkpoint was saved at
+    (`trained_steps`; with `total_trained_steps`, those of the runs it started from by `init_from` too), the run's
     training config (paths relative to the workdir) and which weights it holds. `name` defaults to
     `<model>_<workdir folder>` (runs/t2i/gan: cgan_t2i_gan); a pretrained model's name is refused
     unless `replace_pretrained`, since the new version would replace the shipped one wherever it is
     loaded.
     """
     from zoo.training.config import TrainConfig
-    from zoo.training.runs import keeps_ema, load_trained, read_best
+    from zoo.training.runs import keeps_ema, load_trained, read_best, steps_before
 
     config = TrainConfig.load(os.path.join(workdir, "config.json"))
     name = name or default_export_name(workdir, config.model)
@@ -69,6 +70,9 @@ def export_run(workdir, out_dir, name=None, version=None, raw_weights=False, rep
     metadata = {"trained_steps": int(tf.train.load_variable(checkpoint, "step/.ATTRIBUTES/VARIABLE_VALUE")),
                 "training": config.portable_dict(),
                 "weights": "ema" if keeps_ema(task, config) and not raw_weights else "raw"}
+    before = steps_before(config)
+    if before:  # a fine-tune or a recipe's later stage: the steps of the runs it started from too
+        metadata["total_trained_steps"] = metadata["trained_steps"] + before
     if best:
         chosen = read_best(workdir)
         metadata["selected"] = {key: chosen[key] for key in ("metric", "value", "step")}

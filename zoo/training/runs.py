@@ -106,6 +106,32 @@ def export_metadata(version):
         return json.load(file)
 
 
+def steps_before(config, _depth=0):
+    """The training steps behind a run's `init_from`: an export's total (`total_trained_steps`, else
+    its `trained_steps`), or a workdir's newest checkpoint step plus the steps behind that run's own
+    `init_from`. 0 without `init_from`; None when they cannot be read (the source is gone)."""
+    from zoo.training.recipes import trained_steps
+
+    if not config.init_from:
+        return 0
+    if _depth > 20 or not os.path.isdir(config.init_from):
+        return None
+    try:
+        version = exported_version(config.init_from)
+    except ValueError:
+        return None
+    if version:
+        metadata = export_metadata(version)
+        return metadata.get("total_trained_steps", metadata.get("trained_steps"))
+    own = trained_steps(config.init_from)
+    try:
+        source = TrainConfig.load(os.path.join(config.init_from, "config.json"))
+    except (OSError, ValueError):
+        return None
+    before = steps_before(source, _depth + 1)
+    return None if own is None or before is None else own + before
+
+
 def export_vocabulary(version):
     """The vocabulary an export's tokenizer holds, or None for a model without text."""
     reader = tf.train.load_checkpoint(os.path.join(version, "variables", "variables"))
