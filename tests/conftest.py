@@ -18,7 +18,9 @@ TINY_EXPORTS = {"cgan_t2i_tiny": "cgan_t2i_shapes", "captioner_tiny": "captioner
                 "cvae_t2i_tiny": "cvae_t2i_shapes", "regression_t2i_tiny": "regression_t2i_shapes"}
 # Stand-ins for the pretrained photo models, under their names, for the notebooks' fast mode:
 # {pretrained name: (tiny preset, overrides that give it the photo model's inputs)}.
-TINY_PHOTO_EXPORTS = {"cgan_inpaint_facades": ("cgan_inpaint_tiny", {"use_text": False})}
+TINY_PHOTO_EXPORTS = {"cgan_inpaint_facades": ("cgan_inpaint_tiny", {"use_text": False}),
+                      "cgan_i2i_facades": ("cgan_i2i_facades", {"image_size": 32, "generator_channels": 4,
+                                                                "discriminator_channels": 4, "max_channels": 16})}
 
 
 def built_once(tmp_path_factory, worker_id, name, build):
