@@ -225,6 +225,10 @@ class PretrainedModel:
         elif any(caption.strip() for caption in captions):
             raise ValueError(f"{self.name!r} was trained without text and takes no captions; "
                              "call .inpaint(images, masks) (or give empty captions).")
+        if len(images) == 0:
+            # Answered here: on a CPU with AVX-512 (oneDNN) the convolutions of exports made before
+            # 2026-12-02 fail on an empty batch (later ones answer it in the graph).
+            return np.zeros(images.shape, np.uint8)
         return self.signatures["serving_default"](**inputs)["images"].numpy()
 
     def translate(self, label_maps, seeds=None):
