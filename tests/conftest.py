@@ -18,9 +18,10 @@ TINY_EXPORTS = {"cgan_t2i_tiny": "cgan_t2i_shapes", "captioner_tiny": "captioner
                 "cvae_t2i_tiny": "cvae_t2i_shapes", "regression_t2i_tiny": "regression_t2i_shapes"}
 # Stand-ins for the pretrained photo models, under their names, for the notebooks' fast mode:
 # {pretrained name: (tiny preset, overrides that give it the photo model's inputs)}.
+_TINY_PIX2PIX = ("cgan_i2i_facades", {"image_size": 32, "generator_channels": 4, "discriminator_channels": 4,
+                                      "max_channels": 16})
 TINY_PHOTO_EXPORTS = {"cgan_inpaint_facades": ("cgan_inpaint_tiny", {"use_text": False}),
-                      "cgan_i2i_facades": ("cgan_i2i_facades", {"image_size": 32, "generator_channels": 4,
-                                                                "discriminator_channels": 4, "max_channels": 16})}
+                      "cgan_i2i_facades": _TINY_PIX2PIX, "cgan_i2i_facades_l1only": _TINY_PIX2PIX}
 
 
 def built_once(tmp_path_factory, worker_id, name, build):

@@ -174,8 +174,9 @@ def test_models_config_parses_with_tf_serving_proto(exported):
     out, _, _ = exported
     config = text_format.Parse((out / "models.config").read_text(), model_server_config_pb2.ModelServerConfig())
     names = sorted(c.name for c in config.model_config_list.config)
-    assert names == ["captioner_shapes", "cgan_i2i_facades", "cgan_i2i_shapes", "cgan_inpaint_facades", "cgan_inpaint_shapes",
-                     "cgan_t2i_shapes", "cvae_t2i_shapes", "regression_t2i_shapes"]
+    assert names == ["captioner_shapes", "cgan_i2i_facades", "cgan_i2i_facades_l1only", "cgan_i2i_shapes",
+                     "cgan_inpaint_facades", "cgan_inpaint_shapes", "cgan_t2i_shapes", "cvae_t2i_shapes",
+                     "regression_t2i_shapes"]
     for entry in config.model_config_list.config:
         assert entry.base_path == f"/models/{entry.name}" and entry.model_platform == "tensorflow"
     assert sorted(p.name for p in (out / "cgan_t2i_shapes").iterdir()) == ["1"]
