@@ -17,7 +17,6 @@ import tensorflow as tf
 import zoo
 from tests.training.resettable_step import build_optimizers
 from zoo.training.config import TrainConfig
-from zoo.training import precision as precision_module
 from zoo.training.precision import auto_precision, resolve_precision
 from zoo.training.steps import get_steps
 from zoo.training.trainer import _STEP_KEYS, Trainer, _global_dtype_policy
@@ -91,7 +90,7 @@ def test_each_tiny_family_overfits_one_batch_under_bfloat16(name, batches):
 ])
 def test_auto_precision_follows_the_hardware(flags, devices, onednn, expected, monkeypatch):
     if flags is None:  # flags=None reads this machine's: make them unreadable, whatever CPU runs the test
-        monkeypatch.setattr(precision_module, "cpu_flags", lambda: None)
+        monkeypatch.setattr("zoo.training.precision.cpu_flags", lambda: None)
     precision, reason = auto_precision(flags=flags, devices=devices, onednn=onednn)
     assert precision == expected, reason
     assert reason
