@@ -42,6 +42,24 @@ def test_unknown_recipe_names_the_known_ones():
         stage_configs("cgan_t2i_shape", "runs")
 
 
+def test_recipe_defaults_start_every_stage_and_a_stage_overrides_them(tmp_path):
+    recipe = {"defaults": {"model": "cvae_t2i", "steps": 9, "batch_size": 4, "hparams": {"kl_weight": 0.5}},
+              "stages": [{"stage": "a"},
+                         {"stage": "b", "steps": 3, "init_from": "@a", "hparams": {"reconstruction_weight": 2.0}},
+                         {"stage": "c", "model": "regression_t2i", "hparams": {"kl_weight": 0.25}}]}
+    path = tmp_path / "recipe.json"
+    path.write_text(json.dumps(recipe))
+    a, b, c = (config for _, config in stage_configs(str(path), str(tmp_path / "run")))
+    assert (a.model, a.steps, a.batch_size, a.hparams) == ("cvae_t2i", 9, 4, {"kl_weight": 0.5})
+    assert (b.steps, b.init_from, b.hparams) == (3, str(tmp_path / "run" / "a"),
+                                                 {"kl_weight": 0.5, "reconstruction_weight": 2.0})
+    assert (c.model, c.steps, c.hparams) == ("regression_t2i", 9, {"kl_weight": 0.25})
+    for bad in ([1], {"stage": "x"}):
+        path.write_text(json.dumps({**recipe, "defaults": bad}))
+        with pytest.raises(ValueError, match='"defaults" must be an object of fields'):
+            load_recipe(str(path))
+
+
 def test_zoo_train_takes_several_overrides_after_one_set_and_refuses_a_name_with_a_recipe(tmp_path, capsys):
     from zoo import cli
 

@@ -1,8 +1,10 @@
 """Recipes: the configs that train the pretrained `shapes` models, one or more stages each.
 
 A recipe is `zoo/recipes/<name>.json`, or any JSON file of the same form: a list of
-stages, each the fields of a `TrainConfig` (without `workdir`). A stage may start from an
-earlier one with `"init_from": "@<stage>"`. Stage `s` of a run in `workdir` trains in
+stages, each the fields of a `TrainConfig` (without `workdir`), and optionally `"defaults"`:
+fields every stage starts from, which a stage's own fields override (a dict field, such as
+`hparams` or `model_overrides`, is merged key by key). A stage may start from an earlier one
+with `"init_from": "@<stage>"`. Stage `s` of a run in `workdir` trains in
 `workdir/s`; a stage starts only once the stages before it reached their last step.
 
 Example:
@@ -46,7 +48,21 @@ def load_recipe(name):
     if not isinstance(recipe, dict) or not isinstance(recipe.get("stages"), list) or not all(
             isinstance(stage, dict) and "stage" in stage for stage in recipe["stages"]) or not recipe["stages"]:
         raise ValueError(f"Recipe {path!r} must be {{\"stages\": [{{\"stage\": NAME, \"model\": ..., ...}}, ...]}}.")
-    return [(stage.pop("stage"), stage) for stage in recipe["stages"]]
+    defaults = recipe.get("defaults", {})
+    if not isinstance(defaults, dict) or "stage" in defaults:
+        raise ValueError(f"Recipe {path!r}: \"defaults\" must be an object of fields every stage starts from "
+                         f"(any field of a stage but \"stage\"), got {defaults!r}.")
+    return [(stage.pop("stage"), _with_defaults(defaults, stage)) for stage in recipe["stages"]]
+
+
+def _with_defaults(defaults, stage):
+    """A stage's fields over the recipe's defaults; dict fields (`hparams`, ...) merge key by key."""
+    fields = dict(defaults)
+    for key, value in stage.items():
+        if isinstance(value, dict) and isinstance(fields.get(key), dict):
+            value = {**fields[key], **value}
+        fields[key] = value
+    return fields
 
 
 def stage_configs(name, workdir, overrides=(), max_steps=None):
