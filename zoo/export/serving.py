@@ -56,7 +56,9 @@ def traced(function, input_signature):
         # example instead, and the outputs are cut back to the empty batch.
         empty = tf.reduce_all(tf.stack([tf.equal(tf.size(arg), 0) for arg in args]))
         inputs = [tf.cond(empty, lambda arg=arg: placeholder_example(arg), lambda arg=arg: arg) for arg in args]
-        count = tf.where(empty, 0, tf.shape(args[0])[0])
+        # The batch size as a slice of the shape, not an index: an input of the wrong rank (a scalar) must
+        # reach `checked`'s one-line error, and an index out of bounds here raced it.
+        count = tf.where(empty, 0, tf.reduce_prod(tf.shape(args[0])[:1]))
         return tf.nest.map_structure(lambda output: output[:count], function(*inputs))
 
     return tf.function(answered_when_empty, input_signature=input_signature, autograph=False)
