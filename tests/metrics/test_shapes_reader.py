@@ -214,3 +214,19 @@ def test_outline_jacobians_match_central_differences(shape):
         if shape == "circle":  # not differentiable by the centre at the centre itself
             central[0, (xs[0] == 15.5) & (ys[0] == 15.5)] = 0.0
         np.testing.assert_allclose(jacobian[..., k], central, atol=1e-6)
+
+
+def test_a_singular_fit_step_takes_least_squares_and_leaves_the_other_blobs_exact():
+    from zoo.metrics.shapes_reader import _solve_each
+
+    rng = np.random.default_rng(0)
+    jacobians = rng.normal(size=(3, 20, 4))
+    jacobians[1, :, 2] = 0.0  # a blob whose Jacobian lost a column: its normal matrix is singular
+    systems = np.matmul(jacobians.transpose(0, 2, 1), jacobians)
+    gradients = rng.normal(size=(3, 4, 1))
+    gradients[1, 2] = 0.0
+    with pytest.raises(np.linalg.LinAlgError):
+        np.linalg.solve(systems, gradients)
+    steps = _solve_each(systems, gradients)
+    assert np.allclose(steps[[0, 2]], np.linalg.solve(systems[[0, 2]], gradients[[0, 2]])[..., 0])
+    assert np.allclose(systems[1] @ steps[1], gradients[1, :, 0]) and steps[1, 2] == pytest.approx(0.0)

@@ -391,7 +391,7 @@ def _fit_batch(shape, blobs):
         gradient = np.matmul(jacobian.transpose(0, 2, 1), residual[..., None])
         diagonal = np.einsum("kii->ki", normal) + 1e-9
         system = normal + (damping[active, None] * diagonal)[:, :, None] * np.eye(4)
-        proposal = params - np.linalg.solve(system, gradient)[..., 0]
+        proposal = params - _solve_each(system, gradient)
         trial = residuals(proposal, active)
         trial_cost = np.sum(trial**2, axis=1)
         better = trial_cost < cost[active]
@@ -412,6 +412,17 @@ def _fit_batch(shape, blobs):
     errors = cost / fitted_area
     return [((float(cx[k, 0]), float(cy[k, 0]), float(half[k, 0]), float(edge[k, 0])), float(errors[k]))
             for k in range(len(blobs))]
+
+
+def _solve_each(systems, gradients):
+    """x [K, 4] with systems[k] @ x[k] = gradients[k] [K, 4, 1]; a system singular to working precision
+    (a blob whose Jacobian lost a column, seen once in a notebook run) takes its least-squares step
+    instead of failing the whole batch."""
+    try:
+        return np.linalg.solve(systems, gradients)[..., 0]
+    except np.linalg.LinAlgError:
+        return np.stack([np.linalg.lstsq(system, gradient, rcond=None)[0][:, 0]
+                         for system, gradient in zip(systems, gradients)])
 
 
 def _start(shape, matte, weight, xs, ys):
