@@ -107,6 +107,29 @@ def test_mode_seeking_term_makes_the_noise_matter():
     assert float(step_module._mode_seeking_loss(task, None, None, None, None, None, steps.hparams)) == 0.0
 
 
+def test_capped_mode_seeking_moves_images_apart_up_to_its_cap():
+    """DSGAN's bounded form: -min(ratio, cap) falls while the ratio is below the cap, and is -cap beyond it."""
+    task, steps, optimizers, batch = _setup()
+    optimizers["discriminator"].learning_rate.assign(0.0)
+    hparams = {**steps.hparams, "mode_seeking_weight": 1.0, "mode_seeking_cap": 10.0}
+    step = tf.function(lambda b, s: steps.train_step(task, optimizers, b, s, hparams))
+    first = step(batch, tf.constant([0, 0]))
+    for i in range(1, 12):
+        last = step(batch, tf.constant([0, i]))
+    ratio_first, ratio_last = -float(first["mode_seeking"]), -float(last["mode_seeking"])
+    assert 0.0 < ratio_first < ratio_last, (ratio_first, ratio_last)
+    sentence = task.text_encoder(batch["tokens"])["sentence"]
+    noise, condition_noise = step_module._noise(task, 8, tf.constant([0, 5]))
+    images = task.generator({"noise": noise, "sentence": sentence, "condition_noise": condition_noise})["images"]
+    args = (task, images, noise, sentence, condition_noise, tf.constant([0, 6]))
+    below = float(step_module._mode_seeking_loss(*args, {**hparams, "mode_seeking_cap": 10.0}))
+    assert -10.0 < below < 0.0
+    # A cap under every example's ratio: the term is -cap, and its gradient 0.
+    assert float(step_module._mode_seeking_loss(*args, {**hparams, "mode_seeking_cap": 1e-4})) == \
+        pytest.approx(-1e-4)
+    assert float(step_module._mode_seeking_loss(*args, {**hparams, "mode_seeking_cap": 0.0})) > 0.0  # MSGAN's 1 / ratio
+
+
 def test_bicycle_branches_redraw_one_batch_and_recover_the_noise():
     """BicycleGAN: the encoded branch fits one batch's images; the latent regression drops."""
     task, steps, optimizers, batch = _setup(latent_encoder=True)

@@ -48,6 +48,11 @@ HPARAMS = {
     # noise; the generator loss gets weight / (mean |G(z1) - G(z2)| / mean |z1 - z2| + eps),
     # so images of one caption must differ as their noise does.
     "mode_seeking_weight": 0.0,
+    # > 0: the bounded form of that term (DSGAN, Yang et al. 2019): -min(ratio, cap), which pushes
+    # images apart only until the ratio reaches `cap`. MSGAN's 1 / ratio is unbounded: from a
+    # generator that ignores its noise (a VAE's decoder) it starts near 1e5 and, at weight 1,
+    # turned a shapes GAN's images into coloured noise within 250 steps.
+    "mode_seeking_cap": 0.0,
     # BicycleGAN (needs model latent_encoder=true): L1 of the image redrawn from its encoded
     # noise, the KL of the encoder's posterior to N(0, I), and the latent regression.
     "encoded_reconstruction_weight": 0.0,
@@ -187,7 +192,8 @@ def reconstruction_weight(hparams, generator_steps):
 
 
 def _mode_seeking_loss(task, images, noise, sentence, condition_noise, seed, hparams):
-    """MSGAN's term: 1 / (image distance over noise distance), for a second noise per caption."""
+    """MSGAN's term: 1 / (image distance over noise distance), for a second noise per caption; with
+    `mode_seeking_cap`, DSGAN's bounded -min(ratio, cap)."""
     if not hparams["mode_seeking_weight"]:
         return tf.constant(0.0)
     other_noise = tf.random.stateless_normal(tf.shape(noise), tf.random.experimental.stateless_fold_in(seed, 7))
@@ -195,7 +201,10 @@ def _mode_seeking_loss(task, images, noise, sentence, condition_noise, seed, hpa
                             training=True)["images"]
     image_distance = tf.reduce_mean(tf.abs(tf.cast(images, tf.float32) - tf.cast(others, tf.float32)), axis=[1, 2, 3])
     noise_distance = tf.reduce_mean(tf.abs(other_noise - noise), axis=-1)
-    return tf.reduce_mean(1.0 / (image_distance / noise_distance + 1e-5))
+    ratio = image_distance / noise_distance
+    if hparams["mode_seeking_cap"]:
+        return -tf.reduce_mean(tf.minimum(ratio, float(hparams["mode_seeking_cap"])))
+    return tf.reduce_mean(1.0 / (ratio + 1e-5))
 
 
 def uses_encoder(task, hparams):
