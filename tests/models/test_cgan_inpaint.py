@@ -144,6 +144,8 @@ def test_bad_config_raises():
         zoo.build("cgan_inpaint_tiny", text=False)
     with pytest.raises(ValueError, match="attention_heads"):
         zoo.build("cgan_inpaint_tiny", attention_heads=3)
+    with pytest.raises(ValueError, match="decoder_convs must be in 1..4, got 0"):
+        zoo.build("cgan_inpaint_tiny", decoder_convs=0)
 
 
 def test_save_and_load_give_identical_outputs(model, tmp_path):

@@ -15,7 +15,7 @@ import tensorflow as tf
 import zoo
 from tests.training.resettable_step import ResettableStep, assert_runs_agree
 from zoo.training.steps import get_steps
-from zoo.losses import masked_l1
+from zoo.losses import masked_gradient_l1, masked_l1
 from zoo.models.cgan_inpaint.steps import caption_flags
 
 NUMERIC_KEYS = ("image", "mask", "tokens")
@@ -26,10 +26,12 @@ def setup():
     steps = get_steps("cgan_inpaint")
     # No caption dropout: XLA and eager draw different stateless random numbers, so
     # the eager == compiled comparison needs a step without noise.
-    hparams = {**steps.hparams, "text_dropout": 0.0}
-    # With the full-resolution output block, so that the overfit test covers it too.
-    task = zoo.build("cgan_inpaint_tiny", output_channels=4)
+    # With the gradient term, the full-resolution output block and a second convolution per decoder
+    # level, so that the overfit test covers them too.
+    hparams = {**steps.hparams, "text_dropout": 0.0, "hole_gradient_weight": 1.0}
+    task = zoo.build("cgan_inpaint_tiny", output_channels=4, decoder_convs=2)
     assert task.generator.get_layer("output_block") is not None
+    assert task.generator.get_layer("decoder1_gated1") is not None
     batch = next(iter(zoo.data.load("shapes", split="train", batch_size=8, image_size=32, num_examples=8,
                                     shuffle=False, masks="object")))
     batch = {key: batch[key] for key in NUMERIC_KEYS}  # strings cannot enter an XLA step
@@ -68,6 +70,22 @@ def test_masked_l1():
     assert float(masked_l1(predictions, targets, tf.zeros_like(predictions))) == 0.0
 
 
+def test_masked_gradient_l1_matches_numpy():
+    rng = np.random.default_rng(0)
+    predictions, targets = rng.normal(size=(2, 6, 7, 3)), rng.normal(size=(2, 6, 7, 3))
+    weights = np.zeros((2, 6, 7, 1))
+    weights[:, 2:4, 1:3] = 1.0
+    total, count = 0.0, 0.0
+    for axis in (1, 2):  # a pair counts when either of its pixels is weighted
+        pairs = np.maximum(np.delete(weights, 0, axis), np.delete(weights, -1, axis))
+        error = np.abs(np.diff(predictions, axis=axis) - np.diff(targets, axis=axis))
+        total, count = total + np.sum(error * pairs), count + 3 * pairs.sum()
+    assert float(masked_gradient_l1(predictions, targets, weights)) == pytest.approx(total / count, rel=1e-5)
+    # A constant offset changes no difference; nothing weighted gives 0.
+    assert float(masked_gradient_l1(targets + 0.5, targets, weights)) == pytest.approx(0.0, abs=1e-6)
+    assert float(masked_gradient_l1(predictions, targets, np.zeros_like(weights))) == 0.0
+
+
 def _hole_l1(task, batch, tokens):
     outputs = task.complete({"images": batch["image"], "masks": batch["mask"], "tokens": tokens})
     return float(masked_l1(outputs["generated"], batch["image"], batch["mask"]))
@@ -80,6 +98,8 @@ def test_compiled_step_overfits_one_batch_using_the_captions(setup):
     assert all(np.isfinite(float(v)) for loss in losses for v in loss.values())
     assert all(float(loss["applied"]) == 1.0 for loss in losses)  # G and D updated together
     hole = [float(loss["hole_l1"]) for loss in losses]
+    gradient = [float(loss["hole_gradient_l1"]) for loss in losses]
+    assert gradient[-1] < 0.7 * gradient[0], gradient  # about 0.54x seen
     # The L1 in the holes (whole hidden objects) falls at least 3x (about 5x seen).
     assert hole[-1] < hole[0] / 3, hole
     # It relies on the caption: each example with another example's caption does worse (about 1.3x seen).

@@ -41,8 +41,9 @@ NOTES = {
         "of the same scenes (the ceiling)",
         "diversity: pairwise L1 of 8 images per caption over that of 8 real renders; 1 = as varied as real "
         "data, 0 = one image per caption; diversity_right counts only pairs of images read right",
-        "fid_probe, kid_probe: lower is better; both columns against the real images of other scenes, so "
-        "real is the floor; KID is unbiased and scatters around 0 there (it can be slightly negative)",
+        "fid_probe, kid_probe: lower is better; both columns against the real images of the same scenes, "
+        "real = a new render of each scene, the floor; KID is unbiased and scatters around 0 there (it can "
+        "be slightly negative)",
     ),
     "image-to-text": ("objects_right .. caption/*: captions parsed back into scenes; real = a true caption",),
     "inpainting": ("object/hidden_*, objects_right: the strict reader on the object an object mask hides; "

@@ -46,6 +46,10 @@ class CGANInpaintConfig(TaskConfig):
     # output is then one convolution over half-resolution features upsampled by nearest
     # neighbour, which draws a 14 px diamond's edges in 2 px steps).
     output_channels: int = 0
+    # Gated 3x3 convolutions per decoder level below full resolution (after its upsampling and
+    # skip). One draws a 14 px diamond as a rounded blob: its outline is a distance from the
+    # hole's centre, which a second convolution at 16x16 and 32x32 lets the decoder place.
+    decoder_convs: int = 1
 
     def __post_init__(self):
         self.dilation_rates = tuple(self.dilation_rates)
@@ -53,6 +57,8 @@ class CGANInpaintConfig(TaskConfig):
             raise ValueError(f"image_size must be 32, 64, 128 or 256, got {self.image_size}.")
         if not 1 <= self.downsamplings <= 5:
             raise ValueError(f"downsamplings must be in 1..5, got {self.downsamplings}.")
+        if not 1 <= self.decoder_convs <= 4:
+            raise ValueError(f"decoder_convs must be in 1..4, got {self.decoder_convs}.")
         if not 1 <= self.discriminator_layers <= 6:
             raise ValueError(f"discriminator_layers must be in 1..6, got {self.discriminator_layers}.")
         if bottleneck_channels(self) % self.attention_heads:
@@ -153,6 +159,8 @@ def build_generator(config, text_dim):
     # === Decoder ===
     for level in reversed(range(1, config.downsamplings)):
         x = gated_up_block(x, skips[level], _level_channels(config, level), f"decoder{level}")
+        for extra in range(1, config.decoder_convs):
+            x = GatedConv2D(_level_channels(config, level), 3, name=f"decoder{level}_gated{extra}")(x)
         x = _film(x, condition, f"decoder{level}_film")
     # === Output ===
     # The last upsampling goes straight to RGB: full-resolution gated layers would double the cost.
