@@ -333,8 +333,8 @@ def _distribution_rows(reader, real_images, generated, rerendered, seed):
     each scene (fresh jitter, colours, background and noise, `rerendered`): the floor, what
     sampling alone gives. With the same scenes on both sides, the distance measures how the
     images are drawn, not which objects the scenes happen to hold: against the real images of
-    other scenes (the measure before 2026-12-03), two sets of 500 real images were 0.10 to 0.43
-    apart, more than the models differ. KID is an unbiased estimate, so at the floor it
+    other scenes (the measure before 2026-12-03), the real images of `validation` scenes 0-499
+    and 500-999 scored 0.10 and 0.43 against those of scenes 1000-1999, more than the models differ. KID is an unbiased estimate, so at the floor it
     scatters around 0 and can be slightly negative.
     """
     reference = reader.features(real_images)

@@ -72,12 +72,11 @@ def masked_gradient_l1(predictions, targets, weights):
     weights = tf.cast(weights, tf.float32)
     channels = tf.cast(tf.shape(predictions)[-1], tf.float32)
     total, count = 0.0, 0.0
-    # (later, earlier) pixels of each vertical, then horizontal, pair.
-    for later, earlier in (((slice(None), slice(1, None)), (slice(None), slice(None, -1))),
-                           ((slice(None), slice(None), slice(1, None)), (slice(None), slice(None), slice(None, -1)))):
-        pairs = tf.maximum(weights[later], weights[earlier])
-        error = tf.abs((predictions[later] - predictions[earlier]) - (targets[later] - targets[earlier]))
-        total += tf.reduce_sum(error * pairs)
+    # Each pair of vertical, then horizontal, neighbours as (later pixels, earlier pixels).
+    for neighbours in (lambda x: (x[:, 1:], x[:, :-1]), lambda x: (x[:, :, 1:], x[:, :, :-1])):
+        pairs = tf.maximum(*neighbours(weights))
+        (predicted, predicted_before), (target, target_before) = neighbours(predictions), neighbours(targets)
+        total += tf.reduce_sum(tf.abs((predicted - predicted_before) - (target - target_before)) * pairs)
         count += tf.reduce_sum(pairs) * channels
     return total / tf.maximum(count, 1.0)
 
