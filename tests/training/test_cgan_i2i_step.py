@@ -11,6 +11,8 @@ import tensorflow as tf
 
 import zoo
 from tests.training.resettable_step import ResettableStep, assert_runs_agree
+from zoo.losses import ssim_loss
+from zoo.metrics import ssim
 from zoo.training.steps import get_steps
 
 NUMERIC_KEYS = ("image", "label_map")
@@ -80,3 +82,29 @@ def test_l1_only_ablation_trains_the_generator_alone(setup):
     for before, after in zip(discriminator, task.discriminator.trainable_variables):
         np.testing.assert_array_equal(before, after.numpy())
     assert int(harness.optimizers["discriminator"].iterations) == 0
+
+
+def test_ssim_loss_is_one_minus_the_reported_ssim():
+    """The loss's SSIM is the metric `zoo evaluate` reports, on images mapped from [-1, 1]."""
+    rng = np.random.default_rng(0)
+    photos = rng.integers(0, 256, (3, 24, 24, 3), np.uint8)
+    outputs = np.clip(photos.astype(np.int32) + rng.integers(-60, 61, photos.shape), 0, 255).astype(np.uint8)
+    scaled = [x.astype(np.float32) / 127.5 - 1.0 for x in (outputs, photos)]
+    assert 1.0 - float(ssim_loss(*scaled)) == pytest.approx(ssim(outputs, photos), abs=1e-5)
+    assert float(ssim_loss(scaled[1], scaled[1])) == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("adversarial_weight", [1.0, 0.0])
+def test_ssim_weight_trains_the_structure_term(setup, adversarial_weight):
+    """ssim_weight adds 1 - SSIM to the generator's loss (with and without the discriminator) and it falls."""
+    harness, task, batch = setup["harness"], setup["task"], setup["batch"]
+    harness.reset()
+    hparams = {**setup["steps"].hparams, "ssim_weight": 10.0, "adversarial_weight": adversarial_weight}
+    step = tf.function(lambda b, s: setup["steps"].train_step(task, harness.optimizers, b, s, hparams))
+    losses = [step(batch, tf.constant([i, 0])) for i in range(30)]
+    structure = [float(loss["ssim_loss"]) for loss in losses]
+    assert structure[-1] < 0.75 * structure[0], structure  # about 0.6x seen
+    with pytest.raises(ValueError, match="ssim_weight must be >= 0"):
+        setup["steps"].train_step(task, harness.optimizers, batch, tf.constant([0, 0]), {**hparams, "ssim_weight": -1.0})
+    assert "ssim_loss" not in setup["steps"].train_step(task, harness.optimizers, batch, tf.constant([0, 0]),
+                                                         setup["steps"].hparams)

@@ -1,7 +1,7 @@
 """The losses the families' training steps share, computed in float32.
 
 Adversarial terms (generator/discriminator pairs), the Gaussian KL, masked L1,
-masked sparse cross-entropy and the contrastive (CLIP-style) loss.
+1 - SSIM, masked sparse cross-entropy and the contrastive (CLIP-style) loss.
 
 Each adversarial loss is a mean over every logit it is given (a PatchGAN's grid as
 well as one logit per image), so that callers may pass fakes of any batch size.
@@ -79,6 +79,21 @@ def masked_gradient_l1(predictions, targets, weights):
         total += tf.reduce_sum(tf.abs((predicted - predicted_before) - (target - target_before)) * pairs)
         count += tf.reduce_sum(pairs) * channels
     return total / tf.maximum(count, 1.0)
+
+
+def ssim_loss(predictions, targets):
+    """1 - the mean SSIM of images in [-1, 1] [B, H, W, C], measured as `zoo.metrics.ssim` does.
+
+    The images are mapped to [0, 1] first: SSIM's luminance term is not shift-invariant, so
+    this is the SSIM the evaluation reports (Gaussian window of 11 pixels, sigma 1.5,
+    K1 = 0.01, K2 = 0.03, over the valid positions and the channels; `tf.image.ssim`). It
+    pays for texture that does not line up with the target's, which L1 pays little for,
+    as in the L1 + SSIM mix of Zhao et al. (2017).
+    """
+    predictions, targets = tf.cast(predictions, tf.float32), tf.cast(targets, tf.float32)
+    similarity = tf.image.ssim((predictions + 1.0) / 2.0, (targets + 1.0) / 2.0, max_val=1.0,
+                               filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03)
+    return 1.0 - tf.reduce_mean(similarity)
 
 
 def masked_cross_entropy(targets, logits, mask):

@@ -8,7 +8,7 @@ once per step. Dropout masks are drawn from the step's seed.
 
 import tensorflow as tf
 
-from zoo.losses import discriminator_term, generator_adversarial
+from zoo.losses import discriminator_term, generator_adversarial, ssim_loss
 from zoo.training.steps import FamilySteps, register_steps
 from zoo.training.steps.common import apply_together
 
@@ -42,6 +42,9 @@ def cgan_i2i_train_step(task, optimizers, batch, seed, hparams):
         l1 = tf.reduce_mean(tf.abs(real - tf.cast(fake, tf.float32)))
         adversarial = generator_adversarial(fake_logits, kind)
         generator_loss = hparams["adversarial_weight"] * adversarial + hparams["l1_weight"] * l1
+        structure = _structure_term(fake, real, hparams)
+        if structure is not None:
+            generator_loss += hparams["ssim_weight"] * structure
         discriminator_loss_value = discriminator_loss(real_logits, fake_logits, kind)
     # Both or neither (on a mixed-precision overflow), so that G and D never fall out of step.
     applied = apply_together([(optimizers["generator"], generator_tape, generator_loss, generator_variables),
@@ -53,7 +56,16 @@ def cgan_i2i_train_step(task, optimizers, batch, seed, hparams):
         "l1": l1,
         "adversarial": adversarial,
         "applied": tf.cast(applied, tf.float32),
+        **({} if structure is None else {"ssim_loss": structure}),
     }
+
+
+def _structure_term(fake, real, hparams):
+    """1 - SSIM(fake, real) when `ssim_weight` is set, else None (nothing computed, no key logged)."""
+    weight = hparams.get("ssim_weight", 0.0)
+    if weight < 0:
+        raise ValueError(f"ssim_weight must be >= 0, got {weight!r}.")
+    return ssim_loss(fake, real) if weight else None
 
 
 def _l1_only_step(task, optimizers, inputs, real, dropout_masks, hparams):
@@ -66,11 +78,14 @@ def _l1_only_step(task, optimizers, inputs, real, dropout_masks, hparams):
         fake = task.generator({"inputs": inputs, **dropout_masks}, training=True)
         l1 = tf.reduce_mean(tf.abs(real - tf.cast(fake, tf.float32)))
         generator_loss = hparams["l1_weight"] * l1
+        structure = _structure_term(fake, real, hparams)
+        if structure is not None:
+            generator_loss += hparams["ssim_weight"] * structure
     applied = apply_together([(optimizers["generator"], generator_tape, generator_loss,
                                task.generator.trainable_variables)])
     zero = tf.zeros([], tf.float32)
     return {"generator_loss": generator_loss, "discriminator_loss": zero, "l1": l1, "adversarial": zero,
-            "applied": tf.cast(applied, tf.float32)}
+            "applied": tf.cast(applied, tf.float32), **({} if structure is None else {"ssim_loss": structure})}
 
 
 def optimizer_groups(task):
@@ -82,7 +97,8 @@ STEPS = register_steps(
         family="cgan_i2i",
         train_step=cgan_i2i_train_step,
         optimizer_groups=optimizer_groups,
-        hparams={"l1_weight": 100.0, "adversarial_weight": 1.0, "gan_loss": "non_saturating"},
+        # ssim_weight: a 1 - SSIM term beside L1 (0: the paper's objective).
+        hparams={"l1_weight": 100.0, "adversarial_weight": 1.0, "gan_loss": "non_saturating", "ssim_weight": 0.0},
         ema_networks=lambda task: [task.generator],
         # pix2pix: Adam, learning rate 2e-4, beta_1 0.5.
         optimizer_defaults={"learning_rate": 2e-4, "beta_1": 0.5},
