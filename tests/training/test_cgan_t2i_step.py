@@ -128,6 +128,9 @@ def test_capped_mode_seeking_moves_images_apart_up_to_its_cap():
     assert float(step_module._mode_seeking_loss(*args, {**hparams, "mode_seeking_cap": 1e-4})) == \
         pytest.approx(-1e-4)
     assert float(step_module._mode_seeking_loss(*args, {**hparams, "mode_seeking_cap": 0.0})) > 0.0  # MSGAN's 1 / ratio
+    for bad in (-1.0, "10", True):
+        with pytest.raises(ValueError, match="mode_seeking_cap must be a number >= 0"):
+            step_module._mode_seeking_loss(*args, {**hparams, "mode_seeking_cap": bad})
 
 
 def test_bicycle_branches_redraw_one_batch_and_recover_the_noise():

@@ -37,7 +37,7 @@ def plot_samples(result, path):
     panels = _real_photos(result.samples) if real_data else _PANELS[result.kind](result.samples)
     rows = len(panels)
     columns = max(len(row) for row in panels)
-    figure, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.9 * rows), squeeze=False)
+    figure, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 3.2 * rows), squeeze=False)
     for axis_row, panel_row in zip(axes, panels):
         for axis in axis_row:
             axis.axis("off")
