@@ -104,7 +104,9 @@ def test_ssim_weight_trains_the_structure_term(setup, adversarial_weight):
     losses = [step(batch, tf.constant([i, 0])) for i in range(30)]
     structure = [float(loss["ssim_loss"]) for loss in losses]
     assert structure[-1] < 0.75 * structure[0], structure  # about 0.6x seen
-    with pytest.raises(ValueError, match="ssim_weight must be >= 0"):
-        setup["steps"].train_step(task, harness.optimizers, batch, tf.constant([0, 0]), {**hparams, "ssim_weight": -1.0})
+    for bad in (-1.0, "10"):
+        with pytest.raises(ValueError, match="ssim_weight must be a number >= 0"):
+            setup["steps"].train_step(task, harness.optimizers, batch, tf.constant([0, 0]),
+                                      {**hparams, "ssim_weight": bad})
     assert "ssim_loss" not in setup["steps"].train_step(task, harness.optimizers, batch, tf.constant([0, 0]),
                                                          setup["steps"].hparams)

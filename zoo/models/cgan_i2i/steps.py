@@ -41,10 +41,8 @@ def cgan_i2i_train_step(task, optimizers, batch, seed, hparams):
         real_logits, fake_logits = tf.split(tf.cast(logits, tf.float32), 2, axis=0)
         l1 = tf.reduce_mean(tf.abs(real - tf.cast(fake, tf.float32)))
         adversarial = generator_adversarial(fake_logits, kind)
-        generator_loss = hparams["adversarial_weight"] * adversarial + hparams["l1_weight"] * l1
-        structure = _structure_term(fake, real, hparams)
-        if structure is not None:
-            generator_loss += hparams["ssim_weight"] * structure
+        structure, structure_logs = _structure_term(fake, real, hparams)
+        generator_loss = hparams["adversarial_weight"] * adversarial + hparams["l1_weight"] * l1 + structure
         discriminator_loss_value = discriminator_loss(real_logits, fake_logits, kind)
     # Both or neither (on a mixed-precision overflow), so that G and D never fall out of step.
     applied = apply_together([(optimizers["generator"], generator_tape, generator_loss, generator_variables),
@@ -56,16 +54,20 @@ def cgan_i2i_train_step(task, optimizers, batch, seed, hparams):
         "l1": l1,
         "adversarial": adversarial,
         "applied": tf.cast(applied, tf.float32),
-        **({} if structure is None else {"ssim_loss": structure}),
+        **structure_logs,
     }
 
 
 def _structure_term(fake, real, hparams):
-    """1 - SSIM(fake, real) when `ssim_weight` is set, else None (nothing computed, no key logged)."""
+    """(`ssim_weight` x (1 - SSIM(fake, real)), {"ssim_loss": 1 - SSIM}) for the generator's loss and logs;
+    (0, {}) when the weight is 0: nothing computed, no key logged."""
     weight = hparams.get("ssim_weight", 0.0)
-    if weight < 0:
-        raise ValueError(f"ssim_weight must be >= 0, got {weight!r}.")
-    return ssim_loss(fake, real) if weight else None
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
+        raise ValueError(f"ssim_weight must be a number >= 0 (0: the paper's objective), got {weight!r}.")
+    if not weight:
+        return 0.0, {}
+    structure = ssim_loss(fake, real)
+    return weight * structure, {"ssim_loss": structure}
 
 
 def _l1_only_step(task, optimizers, inputs, real, dropout_masks, hparams):
@@ -77,15 +79,13 @@ def _l1_only_step(task, optimizers, inputs, real, dropout_masks, hparams):
     with tf.GradientTape() as generator_tape:
         fake = task.generator({"inputs": inputs, **dropout_masks}, training=True)
         l1 = tf.reduce_mean(tf.abs(real - tf.cast(fake, tf.float32)))
-        generator_loss = hparams["l1_weight"] * l1
-        structure = _structure_term(fake, real, hparams)
-        if structure is not None:
-            generator_loss += hparams["ssim_weight"] * structure
+        structure, structure_logs = _structure_term(fake, real, hparams)
+        generator_loss = hparams["l1_weight"] * l1 + structure
     applied = apply_together([(optimizers["generator"], generator_tape, generator_loss,
                                task.generator.trainable_variables)])
     zero = tf.zeros([], tf.float32)
     return {"generator_loss": generator_loss, "discriminator_loss": zero, "l1": l1, "adversarial": zero,
-            "applied": tf.cast(applied, tf.float32), **({} if structure is None else {"ssim_loss": structure})}
+            "applied": tf.cast(applied, tf.float32), **structure_logs}
 
 
 def optimizer_groups(task):
