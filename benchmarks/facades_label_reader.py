@@ -52,16 +52,20 @@ def label_palette(label_maps, seed=0):
     return centres[np.argsort(-np.bincount(labels[:, 0], minlength=CLASSES))]
 
 
+def resized(images):
+    """float32 [N, SIZE, SIZE, 3]: the reader's resolution (area averaging)."""
+    small = [cv2.resize(image, (SIZE, SIZE), interpolation=cv2.INTER_AREA) for image in images]
+    return np.stack(small).astype(np.float32)
+
+
 def label_classes(label_maps, palette):
     """int32 [N, SIZE, SIZE]: each pixel's nearest label colour."""
-    small = np.stack([cv2.resize(m, (SIZE, SIZE), interpolation=cv2.INTER_AREA) for m in label_maps])
-    distances = ((small.astype(np.float32)[..., None, :] - palette) ** 2).sum(-1)
+    distances = ((resized(label_maps)[..., None, :] - palette) ** 2).sum(-1)
     return distances.argmin(-1).astype(np.int32)
 
 
 def reader_inputs(photos):
-    small = np.stack([cv2.resize(p, (SIZE, SIZE), interpolation=cv2.INTER_AREA) for p in photos])
-    return small.astype(np.float32) / 127.5 - 1.0
+    return resized(photos) / 127.5 - 1.0
 
 
 def build_reader(channels=(16, 32, 64, 128, 128)):

@@ -13,6 +13,8 @@ Example:
 
 import tensorflow as tf
 
+from zoo.metrics.reconstruction import SSIM_K1, SSIM_K2, SSIM_SIGMA, SSIM_WINDOW
+
 ADVERSARIAL_LOSSES = ("hinge", "non_saturating", "lsgan")
 
 
@@ -85,14 +87,14 @@ def ssim_loss(predictions, targets):
     """1 - the mean SSIM of images in [-1, 1] [B, H, W, C], measured as `zoo.metrics.ssim` does.
 
     The images are mapped to [0, 1] first: SSIM's luminance term is not shift-invariant, so
-    this is the SSIM the evaluation reports (Gaussian window of 11 pixels, sigma 1.5,
-    K1 = 0.01, K2 = 0.03, over the valid positions and the channels; `tf.image.ssim`). It
+    this is the SSIM the evaluation reports (`tf.image.ssim` with the metric's Gaussian window,
+    sigma, K1 and K2, over the valid positions and the channels). It
     pays for texture that does not line up with the target's, which L1 pays little for,
     as in the L1 + SSIM mix of Zhao et al. (2017).
     """
     predictions, targets = tf.cast(predictions, tf.float32), tf.cast(targets, tf.float32)
     similarity = tf.image.ssim((predictions + 1.0) / 2.0, (targets + 1.0) / 2.0, max_val=1.0,
-                               filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03)
+                               filter_size=SSIM_WINDOW, filter_sigma=SSIM_SIGMA, k1=SSIM_K1, k2=SSIM_K2)
     return 1.0 - tf.reduce_mean(similarity)
 
 

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from zoo.losses import discriminator_term, generator_adversarial, ssim_loss
 from zoo.training.steps import FamilySteps, register_steps
-from zoo.training.steps.common import apply_together
+from zoo.training.steps.common import apply_together, non_negative_hparam
 
 GAN_LOSSES = ("non_saturating", "lsgan")
 
@@ -61,9 +61,7 @@ def cgan_i2i_train_step(task, optimizers, batch, seed, hparams):
 def _structure_term(fake, real, hparams):
     """(`ssim_weight` x (1 - SSIM(fake, real)), {"ssim_loss": 1 - SSIM}) for the generator's loss and logs;
     (0, {}) when the weight is 0: nothing computed, no key logged."""
-    weight = hparams.get("ssim_weight", 0.0)
-    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
-        raise ValueError(f"ssim_weight must be a number >= 0 (0: the paper's objective), got {weight!r}.")
+    weight = non_negative_hparam(hparams, "ssim_weight", "the paper's objective")
     if not weight:
         return 0.0, {}
     structure = ssim_loss(fake, real)

@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from zoo.losses import contrastive_loss, discriminator_term, gaussian_kl, generator_adversarial
 from zoo.training.steps import FamilySteps, register_steps
-from zoo.training.steps.common import apply_together, mismatched, split_seed
+from zoo.training.steps.common import apply_together, mismatched, non_negative_hparam, split_seed
 
 HPARAMS = {
     "loss": "hinge",  # or "non_saturating"
@@ -194,9 +194,7 @@ def reconstruction_weight(hparams, generator_steps):
 def _mode_seeking_loss(task, images, noise, sentence, condition_noise, seed, hparams):
     """MSGAN's term: 1 / (image distance over noise distance), for a second noise per caption; with
     `mode_seeking_cap`, DSGAN's bounded -min(ratio, cap)."""
-    cap = hparams["mode_seeking_cap"]
-    if isinstance(cap, bool) or not isinstance(cap, (int, float)) or cap < 0:
-        raise ValueError(f"mode_seeking_cap must be a number >= 0 (0: MSGAN's unbounded 1 / ratio), got {cap!r}.")
+    non_negative_hparam(hparams, "mode_seeking_cap", "MSGAN's unbounded 1 / ratio")
     if not hparams["mode_seeking_weight"]:
         return tf.constant(0.0)
     other_noise = tf.random.stateless_normal(tf.shape(noise), tf.random.experimental.stateless_fold_in(seed, 7))

@@ -22,6 +22,14 @@ def _scaled(optimizer, tape, loss):
         return optimizer.scale_loss(loss)
 
 
+def non_negative_hparam(hparams, name, zero_means):
+    """`hparams[name]`, a number >= 0; else one clear ValueError that says what 0 means."""
+    value = hparams[name]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(f"{name} must be a number >= 0 (0: {zero_means}), got {value!r}.")
+    return value
+
+
 def split_seed(seed, count):
     """`count` independent int32 [2] seeds from one, for stateless random ops."""
     return tf.unstack(tf.random.experimental.stateless_split(seed, num=count), axis=0)
